@@ -1,0 +1,74 @@
+# podman-worker-bundle: one entry point for operators, developers and CI.
+#   make test   everything CI runs (lint, syntax, unit, every Molecule scenario)
+#   make demo   a local "NSLS-II host" container, converged by playbooks/site.yml
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+BIN       := $(CURDIR)/$(VENV)/bin
+PYTHON    ?= python3
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+# Platforms each Molecule scenario runs on (molecule/testbed builds them).
+DISTROS   ?= debian12 debian13
+SCENARIOS ?= $(patsubst molecule/%/molecule.yml,%,$(wildcard molecule/*/molecule.yml))
+PLAYBOOKS := $(wildcard playbooks/*.yml)
+
+.PHONY: help venv testbed lint syntax unit molecule test demo demo-destroy lock clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements/tools.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -r requirements/tools.txt
+	touch $@
+
+venv: $(VENV)/.installed ## Python tools from the lock into .venv
+
+testbed: ## Host podman and the local platform images (skips what exists)
+	molecule/testbed/build-images.sh $(DISTROS)
+
+lint: venv ## yamllint and ansible-lint (production profile, offline)
+	yamllint -s .
+	ansible-lint
+
+syntax: venv ## ansible-playbook --syntax-check of every playbook
+	@for p in $(PLAYBOOKS); do \
+	  for inv in inventories/*/; do \
+	    echo "syntax-check $$p -i $$inv"; ansible-playbook --syntax-check -i $$inv $$p >/dev/null; \
+	  done; \
+	done
+
+unit: venv ## pytest unit tests (no containers)
+	pytest -q tests/unit
+
+molecule: venv testbed ## Every Molecule scenario on every platform in DISTROS
+	@for s in $(SCENARIOS); do for d in $(DISTROS); do \
+	  start=$$(date +%s); \
+	  echo "=== molecule test -s $$s (MOLECULE_DISTRO=$$d)"; \
+	  MOLECULE_DISTRO=$$d molecule test -s $$s; \
+	  echo "=== $$s on $$d passed in $$(( $$(date +%s) - start )) s"; \
+	done; done
+
+test: lint syntax unit molecule ## Everything CI runs
+
+demo: venv ## Converge the demo inventory (a local systemd container) with site.yml
+	molecule/testbed/build-images.sh debian12
+	ansible-playbook playbooks/demo-host.yml
+	ansible-playbook -i inventories/demo playbooks/site.yml
+
+demo-destroy: ## Remove the demo host container
+	podman rm -f pwb-demo
+
+lock: ## Re-resolve requirements/tools.in into requirements/tools.txt
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install -q -r requirements/tools.in
+	{ echo "# Lock of requirements/tools.in for Python 3.11 (make lock regenerates it)."; \
+	  .lock-venv/bin/pip freeze; } > requirements/tools.txt
+	rm -rf .lock-venv
+
+clean: ## Remove the venv (images stay; podman rmi them by hand)
+	rm -rf $(VENV)
