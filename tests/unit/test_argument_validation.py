@@ -1,8 +1,8 @@
 """Bad role input fails before any task that changes a host runs.
 
-Each case runs the podman role in check mode against localhost; the failure must
-come from argument_specs or validate.yml (both precede every other task) and name
-the variable."""
+Each case runs a role in check mode against localhost; the failure must come from
+argument_specs or the role's validate.yml (both precede every other task) and the
+message must name the variable."""
 import json
 import re
 
@@ -15,43 +15,56 @@ PLAY = """
 - hosts: localhost
   connection: local
   gather_facts: false
-  roles: [podman]
+  roles: [{role}]
 """
 
 CASES = [
-    ({"podman_docker_compat": "docker"}, "podman_docker_compat"),
-    ({"podman_service_idle_timeout": "soon"}, "podman_service_idle_timeout"),
-    ({"podman_socket_enabled": "maybe"}, "podman_socket_enabled"),
-    ({"podman_containers_conf": ["engine", "runtime"]}, "podman_containers_conf"),
-    ({"podman_docker_compat": "env"}, "podman_docker_compat=env needs podman_rootless_user"),
-    ({"podman_rootless_user": "bad user"}, "podman_rootless_user must be a valid user name"),
-    ({"podman_rootless_user": "svc", "podman_rootless_user_home": "var/lib/svc"}, "must be absolute"),
-    ({"podman_rootless_subid_count": 1000}, "podman_rootless_subid_count must be >= 65536"),
-    ({"podman_docker_compat": "link", "podman_socket_enabled": False}, "link needs podman_socket_enabled"),
+    ("podman", {"podman_docker_compat": "docker"}, "podman_docker_compat"),
+    ("podman", {"podman_service_idle_timeout": "soon"}, "podman_service_idle_timeout"),
+    ("podman", {"podman_socket_enabled": "maybe"}, "podman_socket_enabled"),
+    ("podman", {"podman_containers_conf": ["engine", "runtime"]}, "podman_containers_conf"),
+    ("podman", {"podman_docker_compat": "env"}, "podman_docker_compat=env needs podman_rootless_user"),
+    ("podman", {"podman_rootless_user": "bad user"}, "podman_rootless_user must be a valid user name"),
+    ("podman", {"podman_rootless_user": "svc", "podman_rootless_user_home": "var/lib/svc"}, "must be absolute"),
+    ("podman", {"podman_rootless_subid_count": 1000}, "podman_rootless_subid_count must be >= 65536"),
+    ("podman", {"podman_docker_compat": "link", "podman_socket_enabled": False}, "link needs podman_socket_enabled"),
+    ("prefect_podman_image", {"prefect_podman_image_prefect_version": "3.9.9"},
+     "needs a lock file files/prefect/prefect-3.9.9.txt (supported: 3.4.2)"),
+    ("prefect_podman_image", {"prefect_podman_image_name": "Prefect-With-Podman:latest"}, "prefect_podman_image_name must be"),
+    ("prefect_podman_image", {"prefect_podman_image_rollback_tag": "latest"}, "must be valid, different tags"),
+    ("prefect_podman_image", {"prefect_podman_image_base_source": "registry"}, "prefect_podman_image_base_source"),
+    ("prefect_podman_image", {"prefect_podman_image_build_dir": "build"}, "must be absolute paths"),
+    ("prefect_podman_image", {"prefect_podman_image_extra_ca_bundle": "/nonexistent/ca.pem"},
+     "prefect_podman_image_extra_ca_bundle must be a file on the controller"),
+    ("prefect_podman_image", {"prefect_podman_image_build_proxy": {"ftp_proxy": "x"}}, "prefect_podman_image_build_proxy keys"),
+    ("prefect_podman_image", {"prefect_podman_image_build_network": "bridge"}, "prefect_podman_image_build_network"),
 ]
 
 
-@pytest.mark.parametrize("extra,message", CASES, ids=[str(c[0]) for c in CASES])
-def test_bad_input_fails_before_changes(ansible, tmp_path, extra, message):
+@pytest.mark.parametrize("role,extra,message", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
+def test_bad_input_fails_before_changes(ansible, tmp_path, role, extra, message):
     play = tmp_path / "play.yml"
-    play.write_text(PLAY)
+    play.write_text(PLAY.format(role=role))
     res = ansible(["ansible-playbook", "--check", str(play), "-e", json.dumps(extra)])
     out = res.stdout + res.stderr
     assert res.returncode != 0, out
     assert message in out, out
     # Nothing past validation ran.
-    ran = {name.split(" - ")[0] for name in re.findall(r"^TASK \[podman : (.+?)\]", out, re.M)}
+    ran = {name.split(" - ")[0] for name in re.findall(rf"^TASK \[{role} : (.+?)\]", out, re.M)}
     assert ran and ran <= VALIDATION_TASKS, ran
     assert "changed=0" in out
 
 
-def test_good_input_passes_validation(ansible, tmp_path):
+@pytest.mark.parametrize("role,extra", [
+    ("podman", {"podman_rootless_user": "svc", "podman_docker_compat": "env"}),
+    ("prefect_podman_image", {"prefect_podman_image_build_proxy": {"https_proxy": "http://p:3128"}}),
+])
+def test_good_input_passes_validation(ansible, tmp_path, role, extra):
     play = tmp_path / "play.yml"
-    play.write_text(PLAY.replace("roles: [podman]", """tasks:
+    play.write_text(PLAY.replace("roles: [{role}]", f"""tasks:
     - ansible.builtin.include_role:
-        name: podman
+        name: {role}
         tasks_from: validate.yml
 """))
-    extra = '{"podman_rootless_user": "svc", "podman_docker_compat": "env"}'
-    res = ansible(["ansible-playbook", "--check", str(play), "-e", extra])
+    res = ansible(["ansible-playbook", "--check", str(play), "-e", json.dumps(extra)])
     assert res.returncode == 0, res.stdout + res.stderr

@@ -51,6 +51,25 @@ def test_registries_dropin_rendered(host):
     host.check_output("podman info --format '{{.Host.OCIRuntime.Name}}'")
 
 
+def test_containers_conf_dropin_is_used(host):
+    conf = host.file("/etc/containers/containers.conf.d/50-podman-worker-bundle.conf")
+    assert 'cgroup_manager = "cgroupfs"' in conf.content_string
+    assert host.check_output("podman info --format '{{.Host.CgroupManager}}'") == "cgroupfs"
+
+
+def test_a_container_exit_leaves_neighbours_running(host):
+    # Regression (test bed): with the systemd cgroup manager nested on cgroup v1,
+    # any container exit SIGKILLed the others. The cgroupfs drop-in fixes it.
+    host.check_output("podman load -q -i /root/pwb-base.tar")
+    host.check_output(f"podman run -d --name pwb-neighbour localhost/pwb-base:{DISTRO} sleep 60")
+    try:
+        host.check_output(f"podman run --rm localhost/pwb-base:{DISTRO} true")
+        state = host.check_output("podman inspect --format '{{.State.Status}}' pwb-neighbour")
+        assert state == "running"
+    finally:
+        host.run("podman rm -f -t 0 pwb-neighbour")
+
+
 def test_docker_compat_link(host):
     link = host.file("/run/docker.sock")
     assert link.is_symlink and link.linked_to == SOCKET

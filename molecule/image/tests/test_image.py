@@ -1,0 +1,83 @@
+"""Verify prefect-with-podman on a converged host (molecule scenario `image`)."""
+import json
+import uuid
+
+import pytest
+
+IMAGE = "localhost/prefect-with-podman:latest"
+SOCK = "/run/podman/podman.sock:/var/run/docker.sock"
+
+
+@pytest.fixture(scope="module")
+def base(host):
+    return host.check_output("podman images --format '{{.Repository}}:{{.Tag}}' localhost/pwb-base")
+
+
+def test_image_labels(host):
+    labels = json.loads(host.check_output(f"podman image inspect --format '{{{{json .Labels}}}}' {IMAGE}"))
+    assert labels["org.mlexchange.pwb.prefect-version"] == "3.4.2"
+    assert len(labels["org.mlexchange.pwb.context-digest"]) == 64
+    # podman_image's own change detection label matches the rendered Containerfile.
+    rendered = host.check_output(
+        "sha256sum /var/lib/podman-worker-bundle/prefect-with-podman/Dockerfile.podman").split()[0]
+    assert labels["containerfile.hash"] == rendered
+
+
+def test_docker_is_the_shim_and_names_podman(host):
+    assert host.check_output(f"podman run --rm {IMAGE} sh -c 'command -v docker'") == "/usr/local/bin/docker"
+    assert host.check_output(f"podman run --rm {IMAGE} docker --version").startswith("podman version")
+
+
+def test_prefect_is_the_locked_version(host):
+    assert host.check_output(f"podman run --rm {IMAGE} prefect --version") == "3.4.2"
+    out = host.check_output(f"podman run --rm {IMAGE} python -c 'import prefect_docker; print(prefect_docker.__version__)'")
+    assert out == "0.6.5"
+
+
+def test_shim_runs_a_sibling_on_the_hosts_podman(host, base):
+    name = f"pwb-sibling-{uuid.uuid4().hex[:8]}"
+    out = host.check_output(
+        f"podman run --rm -v {SOCK} {IMAGE} sh -c 'docker run --name {name} {base} echo sibling-ok; echo rc=$?'")
+    assert out.split() == ["sibling-ok", "rc=0"]
+    # The sibling ran on the HOST's podman: it is in the host's container list.
+    listed = host.check_output(f"podman ps -a --filter name=^{name}$ --format '{{{{.Names}}}} {{{{.Status}}}}'")
+    assert listed.startswith(f"{name} Exited (0)")
+    host.check_output(f"podman rm {name}")
+
+
+def test_job_container_started_through_the_api_drives_the_host(host, base):
+    # How the Prefect Docker worker starts flow runs: through the socket, not the CLI.
+    out = host.check_output(
+        f"podman --remote --url unix:///run/podman/podman.sock run --rm -v {SOCK} {IMAGE} "
+        f"sh -c 'docker run --rm {base} echo via-api-ok && echo outer-still-alive'")
+    assert out.split() == ["via-api-ok", "outer-still-alive"]
+
+
+def test_shim_sees_the_host_containers(host):
+    name = f"pwb-outer-{uuid.uuid4().hex[:8]}"
+    out = host.check_output(
+        f"podman run --rm --name {name} -v {SOCK} {IMAGE} docker ps --format '{{{{.Names}}}}'")
+    assert name in out.split()  # the job container sees itself: same engine
+
+
+def test_shim_images_lists_host_images(host):
+    out = host.check_output(f"podman run --rm -v {SOCK} {IMAGE} docker images --format '{{{{.Repository}}}}'")
+    assert "localhost/prefect-with-podman" in out.split()
+
+
+def test_missing_socket_gives_a_clear_error(host):
+    res = host.run(f"podman run --rm {IMAGE} docker ps")
+    assert res.rc == 125
+    assert "no podman API socket at /var/run/docker.sock" in res.stderr
+
+
+def test_rollback_tag_holds_the_replaced_image(host):
+    ids = host.check_output(
+        "podman image inspect --format '{{.Id}}' "
+        f"{IMAGE} localhost/prefect-with-podman:previous").splitlines()
+    assert len(ids) == 2 and ids[0] != ids[1]
+
+
+def test_shim_only_rebuild_was_timed(host):
+    times = json.loads(host.file("/root/pwb-image-times.json").content_string)
+    assert times["shim_only_rebuild_s"] > 0

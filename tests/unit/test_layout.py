@@ -1,0 +1,37 @@
+"""Structure rules that keep the bundle honest: every Molecule scenario runs in
+`make test`, and every role documents and types its public variables."""
+import re
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if p.is_dir())
+
+
+def test_every_scenario_is_in_the_make_matrix():
+    makefile = (ROOT / "Makefile").read_text()
+    runs = re.search(r"^MOLECULE_RUNS \?= (.+)$", makefile, re.M).group(1).split()
+    in_matrix = {r.split(":")[0] for r in runs}
+    scenarios = {p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml")}
+    assert scenarios == in_matrix
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_default_is_specified_and_every_option_has_a_default(role):
+    defaults = yaml.safe_load((ROOT / f"roles/{role}/defaults/main.yml").read_text()) or {}
+    spec = yaml.safe_load((ROOT / f"roles/{role}/meta/argument_specs.yml").read_text())
+    options = spec["argument_specs"]["main"]["options"]
+    assert set(defaults) == set(options)
+    for name, opt in options.items():
+        assert opt.get("description"), f"{role}: {name} has no description"
+        assert opt["default"] == defaults[name], f"{role}: {name} default differs from defaults/main.yml"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_default_has_a_comment(role):
+    lines = (ROOT / f"roles/{role}/defaults/main.yml").read_text().splitlines()
+    for i, line in enumerate(lines):
+        if re.match(r"^[a-z_]+:", line):
+            assert lines[i - 1].startswith("#"), f"{role}: {line.split(':')[0]} has no comment above it"
