@@ -1,5 +1,5 @@
 # podman-worker-bundle: one entry point for operators, developers and CI.
-#   make test   everything CI runs (lint, syntax, unit, every Molecule scenario)
+#   make test   everything CI runs (lint, syntax, unit, worker, every Molecule scenario)
 #   make demo   a local "NSLS-II host" container, converged by playbooks/site.yml
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -14,13 +14,13 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Molecule runs as scenario:platform. The image scenario builds Prefect from a
 # Python 3.11 lock, which is Debian 12's python3. Narrow with e.g.
 #   make molecule MOLECULE_RUNS=podman:debian12
-MOLECULE_RUNS ?= podman:debian12 podman:debian13 image:debian12
+MOLECULE_RUNS ?= podman:debian12 podman:debian13 image:debian12 server:debian12
 DISTROS   := $(sort $(foreach r,$(MOLECULE_RUNS),$(word 2,$(subst :, ,$(r)))))
 PLAYBOOKS := $(wildcard playbooks/*.yml)
 # Extra CA bundle for pip inside nested image builds (sites with TLS inspection).
 export PWB_EXTRA_CA_BUNDLE ?= $(or $(PIP_CERT),$(REQUESTS_CA_BUNDLE))
 
-.PHONY: help venv testbed lint syntax unit molecule test demo demo-destroy lock clean
+.PHONY: help venv testbed lint syntax unit worker molecule test demo demo-destroy lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -28,6 +28,13 @@ help: ## List the targets
 $(VENV)/.installed: requirements/tools.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -r requirements/tools.txt
+	touch $@
+
+# The reference worker's tests run in the locked Prefect the hosts get.
+WORKER_VENV := .venv-worker
+$(WORKER_VENV)/.installed: files/prefect/prefect-3.4.2.txt requirements/worker-test.txt
+	$(PYTHON) -m venv $(WORKER_VENV)
+	$(WORKER_VENV)/bin/pip install -q -r files/prefect/prefect-3.4.2.txt -r requirements/worker-test.txt
 	touch $@
 
 venv: $(VENV)/.installed ## Python tools from the lock into .venv
@@ -49,6 +56,9 @@ syntax: venv ## ansible-playbook --syntax-check of every playbook
 unit: venv ## pytest unit tests (no containers)
 	pytest -q tests/unit
 
+worker: $(WORKER_VENV)/.installed testbed ## Reference worker flows against real podman
+	$(WORKER_VENV)/bin/pytest -q -p no:cacheprovider tests/worker
+
 molecule: venv testbed ## Every Molecule run in MOLECULE_RUNS (scenario:platform)
 	@for r in $(MOLECULE_RUNS); do s=$${r%%:*}; d=$${r##*:}; \
 	  [ -f molecule/$$s/molecule.yml ] || { echo "no scenario molecule/$$s"; exit 2; }; \
@@ -58,12 +68,13 @@ molecule: venv testbed ## Every Molecule run in MOLECULE_RUNS (scenario:platform
 	  echo "=== $$s on $$d passed in $$(( $$(date +%s) - start )) s"; \
 	done
 
-test: lint syntax unit molecule ## Everything CI runs
+test: lint syntax unit worker molecule ## Everything CI runs
 
 demo: venv ## Converge the demo inventory (a local systemd container) with site.yml
 	molecule/testbed/build-images.sh debian12
 	ansible-playbook playbooks/demo-host.yml
 	ansible-playbook -i inventories/demo playbooks/site.yml
+	@echo "Demo host pwb-demo converged. Prefect UI: http://127.0.0.1:4200"
 
 demo-destroy: ## Remove the demo host container
 	podman rm -f pwb-demo

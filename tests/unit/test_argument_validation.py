@@ -37,7 +37,16 @@ CASES = [
     ("prefect_podman_image", {"prefect_podman_image_extra_ca_bundle": "/nonexistent/ca.pem"},
      "prefect_podman_image_extra_ca_bundle must be a file on the controller"),
     ("prefect_podman_image", {"prefect_podman_image_build_proxy": {"ftp_proxy": "x"}}, "prefect_podman_image_build_proxy keys"),
+    ("prefect_podman_image", {"prefect_podman_image_base_archive": "/nonexistent/base.tar"},
+     "prefect_podman_image_base_archive must be a file on the controller"),
     ("prefect_podman_image", {"prefect_podman_image_build_network": "bridge"}, "prefect_podman_image_build_network"),
+    ("prefect_runtime", {"prefect_runtime_version": "2.20.0"}, "needs a lock file files/prefect/prefect-2.20.0.txt"),
+    ("prefect_runtime", {"prefect_runtime_venv": "venv"}, "prefect_runtime_venv must be absolute"),
+    ("prefect_runtime", {"prefect_runtime_pip_index_url": "pypi.example.org"}, "must be an http(s) URL"),
+    ("prefect_server", {"prefect_server_port": 70000}, "prefect_server_port must be 1-65535"),
+    ("prefect_server", {"prefect_server_port": "http"}, "prefect_server_port"),
+    ("prefect_server", {"prefect_server_database_url": "mysql://u:SECRET-db-pw@db/p"}, "must start with"),
+    ("prefect_server", {"prefect_server_api_auth_string": "SECRET-no-colon"}, '"user:password"'),
 ]
 
 
@@ -53,6 +62,10 @@ def test_bad_input_fails_before_changes(ansible, tmp_path, role, extra, message)
     ran = {name.split(" - ")[0] for name in re.findall(rf"^TASK \[{role} : (.+?)\]", out, re.M)}
     assert ran and ran <= VALIDATION_TASKS, ran
     assert "changed=0" in out
+    # Secrets never show up, not even in the error that rejects them.
+    for value in extra.values():
+        if "SECRET" in str(value):
+            assert str(value) not in out, "a secret value was printed"
 
 
 @pytest.mark.parametrize("role,extra", [

@@ -1,0 +1,1 @@
+"""MLExchange reference worker flows (PYTHONPATH is the worker directory)."""

@@ -1,0 +1,1 @@
+"""Container job launched with the docker CLI (or a docker shim that reaches podman)."""

@@ -1,0 +1,1 @@
+"""Container job launched with the podman CLI on the host (process worker)."""

@@ -1,0 +1,61 @@
+"""Verify the Prefect server (molecule scenario `server`)."""
+import time
+
+AUTH = "pwb-admin:not-a-real-secret"
+API = "http://127.0.0.1:4200/api"
+
+
+def http_code(host, args):
+    return host.check_output(f"curl -s -o /dev/null -w '%{{http_code}}' --max-time 10 {args}")
+
+
+def test_venv_has_the_locked_versions(host):
+    py = "/opt/prefect/venv/bin/python"
+    assert host.check_output(f"{py} -c 'import prefect; print(prefect.__version__)'") == "3.4.2"
+    assert host.check_output(f"{py} -c 'import prefect_docker; print(prefect_docker.__version__)'") == "0.6.5"
+
+
+def test_unit_enabled_running_with_restart_policy(host):
+    svc = host.service("prefect-server.service")
+    assert svc.is_enabled and svc.is_running
+    assert host.check_output("systemctl show -p Restart --value prefect-server.service") == "on-failure"
+    pid = host.check_output("systemctl show -p MainPID --value prefect-server.service")
+    uid = host.check_output(f"awk '/^Uid:/ {{print $2}}' /proc/{pid}/status")
+    assert uid == str(host.user("prefect-server").uid)
+
+
+def test_listens_on_loopback_only(host):
+    assert host.socket("tcp://127.0.0.1:4200").is_listening
+    assert not host.socket("tcp://0.0.0.0:4200").is_listening
+
+
+def test_health_and_auth(host):
+    assert host.check_output(f"curl -sf --max-time 10 {API}/health") == "true"
+    assert http_code(host, f"-X POST {API}/work_pools/filter") == "401"
+    assert http_code(host, f"-u {AUTH} -X POST {API}/work_pools/filter") == "200"
+
+
+def test_env_file_is_private_and_analytics_off(host):
+    env = host.file("/etc/prefect-server/prefect-server.env")
+    assert env.user == "root" and env.mode == 0o600
+    assert "PREFECT_SERVER_ANALYTICS_ENABLED=false" in env.content_string
+    assert host.file("/etc/prefect-server").mode == 0o700
+
+
+def test_sqlite_database_under_state_dir(host):
+    db = host.file("/var/lib/prefect-server/prefect.db")
+    assert db.exists and db.user == "prefect-server"
+
+
+def test_killed_server_is_restarted_by_systemd(host):
+    old = host.check_output("systemctl show -p MainPID --value prefect-server.service")
+    host.check_output(f"kill -9 {old}")
+    start = time.monotonic()
+    while time.monotonic() - start < 90:
+        new = host.check_output("systemctl show -p MainPID --value prefect-server.service")
+        if new not in ("0", old) and host.run(f"curl -sf --max-time 3 {API}/health").rc == 0:
+            break
+        time.sleep(1)
+    else:
+        raise AssertionError("prefect-server did not come back healthy within 90 s")
+    print(f"prefect-server healthy again {time.monotonic() - start:.1f} s after kill -9")
