@@ -56,7 +56,7 @@ syntax: venv ## ansible-playbook --syntax-check of every playbook
 unit: venv ## pytest unit tests (no containers)
 	pytest -q tests/unit
 
-worker: $(WORKER_VENV)/.installed testbed ## Reference worker flows against real podman
+worker: venv $(WORKER_VENV)/.installed testbed ## Reference worker flows (real podman) and library/ modules (real Prefect)
 	$(WORKER_VENV)/bin/pytest -q -p no:cacheprovider tests/worker
 
 molecule: venv testbed ## Every Molecule run in MOLECULE_RUNS (scenario:platform)

@@ -1,0 +1,124 @@
+"""library/prefect_work_pool.py against a real Prefect server (the test harness):
+create, no-op, update, check mode, diff, type change, pause, absent."""
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOK_BIN = ROOT / ".venv" / "bin" / "ansible-playbook"
+
+# A base job template holds Prefect's own {{ placeholders }}: like the role, the
+# play reads it as data (from a file), so Ansible does not template it.
+PLAY = """
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - prefect_work_pool: {args}
+      register: r
+      vars:
+        template_file: {template_file}
+    - ansible.builtin.copy:
+        content: "{{{{ r | to_json }}}}"
+        dest: {out}
+      check_mode: false
+      diff: false
+"""
+
+
+@pytest.fixture
+def pool(prefect_harness, tmp_path):
+    if not PLAYBOOK_BIN.exists():
+        pytest.fail("the tools venv is missing: run `make venv` (make worker depends on it)")
+    from prefect.settings import PREFECT_API_URL
+
+    api = PREFECT_API_URL.value()
+    name = f"pool-{tmp_path.name[-12:].replace('_', '-')}"
+
+    def run(*flags, **args):
+        args = {"api_url": api, "name": name, **args}
+        template_file = tmp_path / "template.json"
+        if "base_job_template" in args:
+            template_file.write_text(json.dumps(args.pop("base_job_template")))
+            args["base_job_template"] = "{{ lookup('ansible.builtin.file', template_file) | from_json }}"
+        out = tmp_path / "result.json"
+        play = tmp_path / "play.yml"
+        play.write_text(PLAY.format(args=json.dumps(args), out=out, template_file=template_file))
+        env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+        res = subprocess.run([str(PLAYBOOK_BIN), str(play), *flags], cwd=ROOT, env=env,
+                             capture_output=True, text=True)
+        assert res.returncode == 0, res.stdout + res.stderr
+        return json.loads(out.read_text()), res.stdout
+
+    run.api = api
+    run.name = name
+    return run
+
+
+def api_pool(api, name):
+    import httpx
+
+    resp = httpx.get(f"{api}/work_pools/{name}")
+    return resp.json() if resp.status_code == 200 else None
+
+
+def test_create_then_no_change(pool):
+    template = {"job_configuration": {"command": "{{ command }}"},
+                "variables": {"properties": {"command": {"type": "string", "default": "echo hi"}}}}
+    r, _ = pool(type="docker", concurrency_limit=3, base_job_template=template)
+    assert r["changed"]
+    live = api_pool(pool.api, pool.name)
+    assert live["type"] == "docker" and live["concurrency_limit"] == 3
+    assert live["base_job_template"] == template
+    r, _ = pool(type="docker", concurrency_limit=3, base_job_template=template)
+    assert not r["changed"]
+    # Omitting the template leaves the existing one alone (no reset, unlike --overwrite).
+    r, _ = pool(type="docker", concurrency_limit=3)
+    assert not r["changed"]
+    assert api_pool(pool.api, pool.name)["base_job_template"] == template
+
+
+def test_check_mode_reports_without_writing_and_diff_shows_it(pool):
+    r, out = pool("--check", "--diff", type="process", concurrency_limit=2)
+    assert r["changed"]
+    assert api_pool(pool.api, pool.name) is None
+    assert '"concurrency_limit": 2' in out or "concurrency_limit: 2" in out
+    pool(type="process", concurrency_limit=2)
+    r, _ = pool("--check", type="process", concurrency_limit=5)
+    assert r["changed"]
+    assert api_pool(pool.api, pool.name)["concurrency_limit"] == 2
+
+
+def test_update_limit_and_pause(pool):
+    pool(type="process", concurrency_limit=1)
+    r, _ = pool(type="process", concurrency_limit=4, paused=True)
+    assert r["changed"]
+    live = api_pool(pool.api, pool.name)
+    assert live["concurrency_limit"] == 4 and live["is_paused"] is True
+    r, _ = pool(type="process", concurrency_limit=4, paused=True)
+    assert not r["changed"]
+
+
+def test_type_change_fails_unless_replacing(pool, tmp_path):
+    pool(type="docker")
+    with pytest.raises(AssertionError, match="has type docker, not process"):
+        pool(type="process")
+    r, _ = pool(type="process", replace_on_type_change=True)
+    assert r["changed"] and api_pool(pool.api, pool.name)["type"] == "process"
+
+
+def test_absent(pool):
+    pool(type="process")
+    r, _ = pool(state="absent")
+    assert r["changed"] and api_pool(pool.api, pool.name) is None
+    r, _ = pool(state="absent")
+    assert not r["changed"]
+
+
+def test_api_rejection_is_explained(pool):
+    bad = {"job_configuration": {"command": "{{ undeclared }}"}, "variables": {"properties": {}}}
+    with pytest.raises(AssertionError, match=r"answered 422 to POST /work_pools/: .*undeclared"):
+        pool(type="process", base_job_template=bad)
