@@ -17,8 +17,9 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 MOLECULE_RUNS ?= podman:debian12 podman:debian13 image:debian12 server:debian12
 DISTROS   := $(sort $(foreach r,$(MOLECULE_RUNS),$(word 2,$(subst :, ,$(r)))))
 PLAYBOOKS := $(wildcard playbooks/*.yml)
-# Extra CA bundle for pip inside nested image builds (sites with TLS inspection).
-export PWB_EXTRA_CA_BUNDLE ?= $(or $(PIP_CERT),$(REQUESTS_CA_BUNDLE))
+# CA bundle that pip inside test hosts and nested image builds must trust (sites
+# with TLS inspection): the controller pip's own, else the system bundle.
+export PWB_EXTRA_CA_BUNDLE ?= $(or $(PIP_CERT),$(REQUESTS_CA_BUNDLE),$(wildcard /etc/ssl/certs/ca-certificates.crt))
 
 .PHONY: help venv testbed lint syntax unit worker molecule test demo demo-destroy lock clean
 
