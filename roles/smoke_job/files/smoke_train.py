@@ -1,0 +1,21 @@
+"""podman-worker-bundle smoke algorithm: reads the job's params file and writes
+<output_dir>/<uid_save>.json, so the smoke play can find the output on the host."""
+
+import json
+import os
+import socket
+import sys
+
+import yaml
+
+with open(sys.argv[1]) as fh:
+    params = yaml.safe_load(fh) or {}
+io = params.get("io_parameters") or {}
+uid = io.get("uid_save") or "no-uid"
+out_dir = params.get("output_dir") or "/tmp"
+os.makedirs(out_dir, exist_ok=True)
+path = os.path.join(out_dir, uid + ".json")
+with open(path, "w") as fh:
+    json.dump({"uid_save": uid, "uid_retrieve": io.get("uid_retrieve", ""),
+               "container": socket.gethostname(), "params": params}, fh)
+print(f"smoke algorithm wrote {path}")
