@@ -14,14 +14,14 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Molecule runs as scenario:platform. The image scenario builds Prefect from a
 # Python 3.11 lock, which is Debian 12's python3. Narrow with e.g.
 #   make molecule MOLECULE_RUNS=podman:debian12
-MOLECULE_RUNS ?= podman:debian12 podman:debian13 image:debian12 server:debian12 e2e:debian12
+MOLECULE_RUNS ?= podman:debian12 podman:debian13 image:debian12 server:debian12 e2e:debian12 rollback:debian12
 DISTROS   := $(sort $(foreach r,$(MOLECULE_RUNS),$(word 2,$(subst :, ,$(r)))))
 PLAYBOOKS := $(wildcard playbooks/*.yml)
 # CA bundle that pip inside test hosts and nested image builds must trust (sites
 # with TLS inspection): the controller pip's own, else the system bundle.
 export PWB_EXTRA_CA_BUNDLE ?= $(or $(PIP_CERT),$(REQUESTS_CA_BUNDLE),$(wildcard /etc/ssl/certs/ca-certificates.crt))
 
-.PHONY: help venv testbed lint syntax unit worker molecule test demo demo-destroy lock clean
+.PHONY: help venv testbed lint syntax unit worker molecule test demo demo-destroy bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -77,6 +77,17 @@ demo: venv ## Converge the demo inventory (a local systemd container) with site.
 	ansible-playbook -i inventories/demo playbooks/site.yml
 	@echo "Demo host pwb-demo converged. Prefect UI: http://127.0.0.1:4200"
 
+# make bench plots with matplotlib, kept out of the tools lock.
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.installed: requirements/bench.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q -r requirements/bench.txt
+	touch $@
+
+bench: venv $(BENCH_VENV)/.installed ## Figures on a fresh demo host -> docs/benchmarks.md/.png (~30 min; recreates pwb-demo)
+	molecule/testbed/build-images.sh debian12
+	$(BENCH_VENV)/bin/python bench/bench.py
+
 demo-destroy: ## Remove the demo host container
 	podman rm -f pwb-demo
 
@@ -87,5 +98,5 @@ lock: ## Re-resolve requirements/tools.in into requirements/tools.txt
 	  .lock-venv/bin/pip freeze; } > requirements/tools.txt
 	rm -rf .lock-venv
 
-clean: ## Remove the venv (images stay; podman rmi them by hand)
-	rm -rf $(VENV)
+clean: ## Remove the venvs (images stay; podman rmi them by hand)
+	rm -rf $(VENV) $(WORKER_VENV) $(BENCH_VENV)

@@ -66,7 +66,7 @@ CASES = [
      "concurrency_limit"),
     ("prefect_registration", {"prefect_registration_pools": [{"name": "podman_pool", "type": "process"},
                                                             {"name": "parent_pool", "type": "process"}]},
-     "prefect_registration_podman_pool: 'podman_pool' must be a pool of type docker"),
+     "prefect_registration_podman_pool: 'podman_pool' must be a pool of type docker (prefect_registration_podman_mode)"),
     ("prefect_registration", {"prefect_registration_pools": [{"name": "podman_pool", "type": "kubernetes"}]}, "kubernetes"),
     ("prefect_registration", {"prefect_registration_podman_image": "Prefect With Podman"},
      "prefect_registration_podman_image: must be an image reference"),

@@ -1,16 +1,14 @@
 """Verify the whole bundle on one host (molecule scenario `e2e`, demo inventory)."""
-import json
 import shlex
-import time
+import sys
+from pathlib import Path
 
-API = "http://127.0.0.1:4200/api"
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "tests"))
+from pwb_testlib import api, children, deployment, smoke_output, submit_smoke_job, wait_final  # noqa: E402
+
 WORKERS = {"podman_pool": ("docker", 8082), "parent_pool": ("process", 8083)}
-
-
-def api(host, method, path, body=None):
-    data = f"-H 'Content-Type: application/json' -d {shlex.quote(json.dumps(body))}" if body is not None else ""
-    out = host.check_output(f"curl -sf --max-time 20 -X {method} {data} {API}{path}")
-    return json.loads(out) if out else None
 
 
 def test_pools_have_their_types_and_limits(host):
@@ -23,7 +21,7 @@ def test_pools_have_their_types_and_limits(host):
 
 
 def test_podman_deployment_is_the_fixed_guide_file(host):
-    dep = api(host, "GET", "/deployments/name/Docker%20flow/launch_podman")
+    dep = deployment(host, "Docker flow", "launch_podman")
     assert dep["work_pool_name"] == "podman_pool"
     assert dep["entrypoint"] == "flows/docker/docker_flows.py:launch_docker"
     jv = dep["job_variables"]
@@ -37,7 +35,7 @@ def test_podman_deployment_is_the_fixed_guide_file(host):
 
 
 def test_parent_deployment_runs_on_the_host(host):
-    dep = api(host, "GET", "/deployments/name/Parent%20flow/launch_parent_flow")
+    dep = deployment(host, "Parent flow", "launch_parent_flow")
     assert dep["work_pool_name"] == "parent_pool"
     assert dep["pull_steps"][0]["prefect.deployments.steps.set_working_directory"]["directory"] == "/opt/mlex_prefect_worker"
     # No process-based podman deployment next to the container-based one.
@@ -77,8 +75,6 @@ def test_socket_group_lets_only_the_worker_user_in(host):
 
 
 def test_config_yml_from_inventory(host):
-    import yaml
-
     config = yaml.safe_load(host.file("/etc/mlex-worker/config.yml").content_string)
     assert config["hpc_type"] == "nsls-ii"
     assert config["deployments"]["podman"] == {"name": "Docker flow/launch_podman", "param_key": "docker_params"}
@@ -88,25 +84,13 @@ def test_config_yml_from_inventory(host):
 def test_parent_flow_job_runs_on_host_podman(host):
     """The guide's Step 4, with the smoke algorithm: parent -> child on podman_pool
     -> algorithm container started on the host's podman -> output on the host."""
-    dep = api(host, "GET", "/deployments/name/Parent%20flow/launch_parent_flow")
     since = host.check_output("date -u +%Y-%m-%dT%H:%M:%SZ")
-    params = {"params_list": [{"model_name": "pwb_smoke", "task_name": "train",
-                               "params": {"io_parameters": {"uid_retrieve": "", "uid_save": ""},
-                                          "output_dir": "/tiled_storage/pwb-smoke"}}]}
-    run = api(host, "POST", f"/deployments/{dep['id']}/create_flow_run", {"parameters": params})
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        state = api(host, "GET", f"/flow_runs/{run['id']}")["state_type"]
-        if state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
-            break
-        time.sleep(2)
-    assert state == "COMPLETED"
-    children = api(host, "POST", "/flow_runs/filter", {"flow_runs": {"parent_flow_run_id": {"any_": [run["id"]]}}})
-    assert [c["state_type"] for c in children] == ["COMPLETED"]
-    child = children[0]
-    assert child["deployment_id"] == api(host, "GET", "/deployments/name/Docker%20flow/launch_podman")["id"]
-    out = json.loads(host.file(f"/srv/mlex/tiled_storage/pwb-smoke/{child['id']}.json").content_string)
-    assert out["uid_save"] == child["id"]
+    run = wait_final(host, submit_smoke_job(host)["id"], timeout=180)
+    assert run["state_type"] == "COMPLETED", run["state"]
+    [child] = children(host, run["id"])
+    assert child["state_type"] == "COMPLETED"
+    assert child["deployment_id"] == deployment(host, "Docker flow", "launch_podman")["id"]
+    assert smoke_output(host, child["id"])["uid_save"] == child["id"]
     # The algorithm container ran on the HOST's podman (the shim reached the socket).
     # (podman 4.3's events ignore an image filter: match in Python.)
     started = host.check_output(

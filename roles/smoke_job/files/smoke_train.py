@@ -1,10 +1,12 @@
 """podman-worker-bundle smoke algorithm: reads the job's params file and writes
-<output_dir>/<uid_save>.json, so the smoke play can find the output on the host."""
+<output_dir>/<uid_save>.json, so the smoke play can find the output on the host.
+params.sleep_s (default 0) makes it a long job (tests of draining during a rollback)."""
 
 import json
 import os
 import socket
 import sys
+import time
 
 import yaml
 
@@ -12,6 +14,7 @@ with open(sys.argv[1]) as fh:
     params = yaml.safe_load(fh) or {}
 io = params.get("io_parameters") or {}
 uid = io.get("uid_save") or "no-uid"
+time.sleep(float(params.get("sleep_s") or 0))
 out_dir = params.get("output_dir") or "/tmp"
 os.makedirs(out_dir, exist_ok=True)
 path = os.path.join(out_dir, uid + ".json")

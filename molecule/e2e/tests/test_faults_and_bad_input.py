@@ -1,0 +1,122 @@
+"""Hardening on the converged e2e host: bad inventories are refused before any
+change, and the stack recovers from faults (molecule scenario `e2e`)."""
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "tests"))
+from pwb_testlib import api, children, run_playbook, submit_smoke_job, wait_final  # noqa: E402
+
+POOL = {"name": "podman_pool", "type": "docker", "concurrency_limit": 4, "worker_limit": 4, "health_port": 8082}
+PARENT = {"name": "parent_pool", "type": "process", "concurrency_limit": 4, "worker_limit": 4, "health_port": 8083}
+
+# (case, extra vars as an inventory would set them, what the message must say)
+BAD_INVENTORIES = [
+    ("relative socket path", {"pwb_podman_socket": "run/podman/podman.sock"},
+     "prefect_registration_podman_socket: must be the absolute path of the host's podman socket"),
+    ("pool name with spaces", {"pwb_pools": [dict(POOL, name="podman pool"), PARENT]},
+     "pool names may hold letters, digits, '_', '.', '-' only (wrong: ['podman pool'])"),
+    ("negative concurrency", {"pwb_pools": [dict(POOL, concurrency_limit=-2), PARENT]},
+     "prefect_registration_pools: a pool's concurrency_limit must be >= 1, or null for no limit"),
+    ("non-integer worker limit", {"pwb_pools": [dict(POOL, worker_limit="four"), PARENT]},
+     "worker_limit"),
+    ("unknown hpc_type", {"mlex_worker_code_hpc_type": "lcls"},
+     "mlex_worker_code_hpc_type"),
+    ("missing API URL", {"pwb_prefect_api_url": ""},
+     "prefect_registration_api_url: must be an http(s) URL ending in /api"),
+    ("malformed API URL", {"pwb_prefect_api_url": "prefect.example.org:4200/api"},
+     "prefect_registration_api_url: must be an http(s) URL ending in /api, e.g. http://127.0.0.1:4200/api (got 'prefect.example.org:4200/api')"),
+    ("Prefect version without a lock", {"prefect_runtime_version": "3.9.9"},
+     "needs a lock file files/prefect/prefect-3.9.9.txt (supported: 3.4.2)"),
+    ("rootless mode without a user", {"podman_docker_compat": "env"},
+     "podman_docker_compat=env needs podman_rootless_user"),
+    ("two workers on one health port", {"pwb_pools": [POOL, dict(PARENT, health_port=8082)]},
+     "prefect_worker_services_pools: two workers on one host cannot share a health_port"),
+    ("malformed image reference", {"prefect_registration_podman_image": "Prefect With Podman:latest"},
+     "prefect_registration_podman_image: must be an image reference"),
+    ("volume spec without a colon", {"pwb_container_volumes": ["/srv/mlex/tiled_storage"]},
+     "mlex_worker_code_container_volumes: entries must be HOST:CONTAINER[:OPTIONS]"),
+    ("docker pool missing", {"pwb_pools": [PARENT]},
+     "prefect_registration_podman_pool: 'podman_pool' must be a pool of type docker"),
+]
+
+SNAPSHOT = (
+    "find /etc/prefect-worker /etc/mlex-worker /etc/prefect-server /opt/mlex_prefect_worker /etc/systemd/system"
+    " /etc/containers /etc/tmpfiles.d -type f -print0 | sort -z | xargs -0 sha256sum;"
+    " systemctl list-units --all --plain --no-legend podman.socket prefect-server.service 'prefect-worker@*'"
+    " prefect-flow-run-prune.timer | awk '{print $1, $3, $4}';"
+    " podman images --format '{{.Repository}}:{{.Tag}} {{.ID}}' | sort"
+)
+
+
+def snapshot(host):
+    pools = {p["name"]: (p["type"], p["concurrency_limit"], p["is_paused"], p["updated"])
+             for p in api(host, "POST", "/work_pools/filter", {})}
+    return host.check_output(SNAPSHOT), pools
+
+
+@pytest.mark.parametrize("case,extra,message", BAD_INVENTORIES, ids=[c[0] for c in BAD_INVENTORIES])
+def test_bad_inventory_is_refused_and_the_host_left_unchanged(host, case, extra, message):
+    before = snapshot(host)
+    code, out, _ = run_playbook("site.yml", "-e", json.dumps(extra))
+    assert code != 0, out[-2000:]
+    assert message in out, out[-3000:]
+    # Refused by the preflight, before any role play started.
+    assert "PLAY [Prefect server for the embedded default]" not in out, out[-3000:]
+    assert snapshot(host) == before
+
+
+def wait_health(host, port, timeout=120):
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if host.run(f"curl -s -o /dev/null -w '%{{http_code}}' --max-time 2 http://127.0.0.1:{port}/health").stdout == "200":
+            return time.monotonic() - start
+        time.sleep(0.5)
+    raise AssertionError(f"health on {port} did not return within {timeout} s")
+
+
+@pytest.mark.parametrize("pool,port", [("podman_pool", 8082), ("parent_pool", 8083)])
+def test_killed_worker_is_restarted_and_healthy_again(host, pool, port):
+    unit = f"prefect-worker@{pool}.service"
+    pid = host.check_output(f"systemctl show -p MainPID --value {unit}")
+    host.run_test(f"kill -9 {pid}")
+    seconds = wait_health(host, port)
+    new_pid = host.check_output(f"systemctl show -p MainPID --value {unit}")
+    assert new_pid not in ("0", pid)
+    print(f"{unit}: killed, healthy again after {seconds:.1f} s")
+
+
+def test_job_runs_after_podman_socket_restart(host):
+    host.run_test("systemctl restart podman.socket")
+    run = wait_final(host, submit_smoke_job(host)["id"], timeout=180)
+    assert run["state_type"] == "COMPLETED", run["state"]
+    assert [c["state_type"] for c in children(host, run["id"])] == ["COMPLETED"]
+
+
+def test_api_down_during_registration_fails_clearly_and_changes_nothing(host):
+    before = snapshot(host)
+    host.run_test("systemctl stop prefect-server.service")
+    try:
+        code, out, seconds = run_playbook(
+            "site.yml", "--tags", "registration", "-e", "prefect_registration_api_retries=2")
+    finally:
+        host.run_test("systemctl start prefect-server.service")
+        wait_api(host)
+    assert code != 0, out[-2000:]
+    assert "Read the work pools" in out and "Connection refused" in out, out[-3000:]
+    assert "Register missing or changed deployments" not in out
+    print(f"API down: registration gave up after {seconds:.0f} s")
+    # Workers may have restarted while the API was away: compare once they are back.
+    for port in (8082, 8083):
+        wait_health(host, port)
+    assert snapshot(host) == before
+
+
+def wait_api(host, timeout=120):
+    deadline = time.monotonic() + timeout
+    while host.run("curl -sf --max-time 2 http://127.0.0.1:4200/api/health").stdout != "true":
+        assert time.monotonic() < deadline, "the API did not come back"
+        time.sleep(1)

@@ -1,0 +1,72 @@
+"""Helpers for testinfra tests of scenarios that run the whole site play (e2e, rollback):
+the Prefect REST API through curl on the test host, and the smoke job."""
+import json
+import os
+import shlex
+import subprocess
+import time
+from pathlib import Path
+
+API = "http://127.0.0.1:4200/api"
+FINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
+SMOKE_OUT = "/srv/mlex/tiled_storage/pwb-smoke"
+
+
+def api(host, method, path, body=None):
+    data = f"-H 'Content-Type: application/json' -d {shlex.quote(json.dumps(body))}" if body is not None else ""
+    out = host.check_output(f"curl -sf --max-time 20 -X {method} {data} {API}{path}")
+    return json.loads(out) if out else None
+
+
+def deployment(host, flow, name):
+    """The deployment, or None when the API answers 404."""
+    code = host.check_output(
+        f"curl -s -o /dev/null -w '%{{http_code}}' --max-time 20 '{API}/deployments/name/{flow.replace(' ', '%20')}/{name}'")
+    return api(host, "GET", f"/deployments/name/{flow.replace(' ', '%20')}/{name}") if code == "200" else None
+
+
+def submit_smoke_job(host, sleep_s=0):
+    """The guide's Step 4 run of the parent flow with the smoke algorithm; returns the run."""
+    dep = deployment(host, "Parent flow", "launch_parent_flow")
+    params = {"params_list": [{"model_name": "pwb_smoke", "task_name": "train",
+                               "params": {"io_parameters": {"uid_retrieve": "", "uid_save": ""},
+                                          "output_dir": "/tiled_storage/pwb-smoke", "sleep_s": sleep_s}}]}
+    return api(host, "POST", f"/deployments/{dep['id']}/create_flow_run", {"parameters": params})
+
+
+def wait_final(host, run_id, timeout=300):
+    deadline = time.monotonic() + timeout
+    while True:
+        run = api(host, "GET", f"/flow_runs/{run_id}")
+        if run["state_type"] in FINAL or time.monotonic() > deadline:
+            return run
+        time.sleep(2)
+
+
+def children(host, run_id):
+    return api(host, "POST", "/flow_runs/filter", {"flow_runs": {"parent_flow_run_id": {"any_": [run_id]}}})
+
+
+def smoke_output(host, child_id):
+    return json.loads(host.file(f"{SMOKE_OUT}/{child_id}.json").content_string)
+
+
+def run_playbook(name, *args):
+    """ansible-playbook on this scenario's instance, as Molecule's converge runs it.
+    Returns (returncode, output, seconds)."""
+    ephemeral = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
+    project = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
+    env = dict(os.environ, ANSIBLE_CONFIG=f"{ephemeral}/ansible.cfg", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    start = time.monotonic()
+    proc = subprocess.run(
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(project / "playbooks" / name), *args],
+        env=env, capture_output=True, text=True, cwd=project)
+    return proc.returncode, proc.stdout + proc.stderr, time.monotonic() - start
+
+
+def recap_changed(output):
+    """The changed= count of the test host's PLAY RECAP line."""
+    import re
+    counts = re.findall(r"^pwb-\S+\s*:\s*ok=\d+\s+changed=(\d+)", output, re.M)
+    assert counts, output[-2000:]
+    return int(counts[-1])
