@@ -14,7 +14,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Molecule runs as scenario:platform. The image scenario builds Prefect from a
 # Python 3.11 lock, which is Debian 12's python3. Narrow with e.g.
 #   make molecule MOLECULE_RUNS=podman:debian12
-MOLECULE_RUNS ?= podman:debian12 podman:debian13 image:debian12 server:debian12 e2e:debian12 rollback:debian12
+MOLECULE_RUNS ?= podman:debian12 podman:debian13 image:debian12 server:debian12 e2e:debian12 rootless:debian12 rollback:debian12
 DISTROS   := $(sort $(foreach r,$(MOLECULE_RUNS),$(word 2,$(subst :, ,$(r)))))
 PLAYBOOKS := $(wildcard playbooks/*.yml)
 # CA bundle that pip inside test hosts and nested image builds must trust (sites

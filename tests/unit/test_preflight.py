@@ -48,3 +48,43 @@ def test_mixed_worker_modes_on_one_api_are_refused(ansible, tmp_path):
     assert "pwb_worker_mode differs between worker hosts of one Prefect API (https://prefect.nsls2.example.org/api)" in out
     # Staging has its own API: its host is not part of the conflict.
     assert "nsls2-worker-stg-01.example.org" not in out.split("pwb_worker_mode differs")[1].split("\n")[0]
+
+
+def test_plain_text_secret_is_refused_under_the_vault_policy(ansible):
+    """nsls2 sets pwb_secrets_from_vault: a secret typed in plain text stops the run, unseen."""
+    code, out = preflight(ansible, "nsls2", "-e", json.dumps({"pwb_prefect_api_auth_string": "admin:hunter2"}))
+    assert code != 0, out[-2000:]
+    assert "pwb_prefect_api_auth_string: plain text, but pwb_secrets_from_vault requires secrets from vault" in out
+    assert "hunter2" not in out
+
+
+def test_inline_vault_secret_passes_the_vault_policy(ansible, tmp_path):
+    (tmp_path / "pass").write_text("not-a-real-vault-password")
+    enc = ansible(["ansible-vault", "encrypt_string", "--vault-password-file", str(tmp_path / "pass"),
+                   "admin:hunter2", "--name", "vault_prefect_api_auth_string"])
+    assert enc.returncode == 0, enc.stderr
+    (tmp_path / "vault.yml").write_text(
+        enc.stdout + 'pwb_prefect_api_auth_string: "{{ vault_prefect_api_auth_string }}"\n')
+    code, out = preflight(ansible, "nsls2", "--vault-password-file", str(tmp_path / "pass"),
+                          "-e", f"@{tmp_path / 'vault.yml'}")
+    assert code == 0, out[-3000:]
+    assert "hunter2" not in out
+
+
+@pytest.mark.parametrize("uid", ["", "abc", "-5"])
+def test_rootless_mode_needs_a_numeric_worker_uid(ansible, uid):
+    code, out = preflight(ansible, "nsls2", "-e", json.dumps({"pwb_podman_rootless": True, "pwb_worker_uid": uid}))
+    assert code != 0, out[-2000:]
+    assert "pwb_worker_uid: rootless mode (pwb_podman_rootless) needs the worker user's fixed uid" in out
+
+
+def test_rootless_mode_maps_the_users_socket(ansible):
+    """Every role gets the rootless user's socket, and the rootful one is switched off."""
+    res = ansible(["ansible", "-i", str(ROOT / "inventories/nsls2"), "nsls2-worker-01.example.org", "-m", "debug",
+                   "-a", "msg={{ [pwb_podman_socket, prefect_worker_services_docker_host, podman_socket_enabled,"
+                         " podman_rootless_user, prefect_podman_image_storage_user, prefect_worker_services_engine_units] }}",
+                   "-e", json.dumps({"pwb_podman_rootless": True, "pwb_worker_uid": 2001})])
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.split("msg:")[1].split() == [
+        "-", "/run/user/2001/podman/podman.sock", "-", "unix:///run/user/2001/podman/podman.sock", "-", "false",
+        "-", "prefect-worker", "-", "prefect-worker", "-", "-", "user@2001.service"], res.stdout

@@ -1,6 +1,7 @@
 """Hardening on the converged e2e host: bad inventories are refused before any
 change, and the stack recovers from faults (molecule scenario `e2e`)."""
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -41,6 +42,11 @@ BAD_INVENTORIES = [
      "mlex_worker_code_container_volumes: entries must be HOST:CONTAINER[:OPTIONS]"),
     ("docker pool missing", {"pwb_pools": [PARENT]},
      "prefect_registration_podman_pool: 'podman_pool' must be a pool of type docker"),
+    ("rootless mode without the worker uid", {"pwb_podman_rootless": True},
+     "pwb_worker_uid: rootless mode (pwb_podman_rootless) needs the worker user's fixed uid"),
+    ("plain-text secret where policy requires vault",
+     {"pwb_secrets_from_vault": True, "pwb_prefect_api_auth_string": "admin:hunter2"},
+     "pwb_prefect_api_auth_string: plain text, but pwb_secrets_from_vault requires secrets from vault"),
 ]
 
 SNAPSHOT = (
@@ -64,6 +70,7 @@ def test_bad_inventory_is_refused_and_the_host_left_unchanged(host, case, extra,
     code, out, _ = run_playbook("site.yml", "-e", json.dumps(extra))
     assert code != 0, out[-2000:]
     assert message in out, out[-3000:]
+    assert "hunter2" not in out
     # Refused by the preflight, before any role play started.
     assert "PLAY [Prefect server for the embedded default]" not in out, out[-3000:]
     assert snapshot(host) == before
@@ -120,3 +127,20 @@ def wait_api(host, timeout=120):
     while host.run("curl -sf --max-time 2 http://127.0.0.1:4200/api/health").stdout != "true":
         assert time.monotonic() < deadline, "the API did not come back"
         time.sleep(1)
+
+
+def test_host_restart_brings_everything_back(host):
+    """Reboot the test host (restart its container): sockets, server and workers
+    come back enabled, and a job runs. Last in the file: it restarts everything."""
+    name = host.backend.name  # the container, as testinfra reaches it
+    start = time.monotonic()
+    subprocess.run(["podman", "restart", "--time", "60", name], check=True, capture_output=True)
+    wait_api(host)
+    for port in (8082, 8083):
+        wait_health(host, port)
+    seconds = time.monotonic() - start
+    assert host.service("podman.socket").is_running
+    run = wait_final(host, submit_smoke_job(host)["id"], timeout=180)
+    assert run["state_type"] == "COMPLETED", run["state"]
+    assert [c["state_type"] for c in children(host, run["id"])] == ["COMPLETED"]
+    print(f"host restart: API and both workers healthy {seconds:.1f} s after podman restart")

@@ -1,5 +1,11 @@
 """Verify the Prefect server (molecule scenario `server`)."""
+import json
+import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "tests"))
+from pwb_testlib import run_playbook  # noqa: E402
 
 AUTH = "pwb-admin:not-a-real-secret"
 API = "http://127.0.0.1:4200/api"
@@ -59,3 +65,19 @@ def test_killed_server_is_restarted_by_systemd(host):
     else:
         raise AssertionError("prefect-server did not come back healthy within 90 s")
     print(f"prefect-server healthy again {time.monotonic() - start:.1f} s after kill -9")
+
+
+def test_a_new_secret_reaches_only_the_private_env_file(host):
+    """Rotate the auth string (last: later tests would need the old one). The converge
+    log, with --diff and -v, never shows it; on the host only the 0600 env file holds it."""
+    secret = "pwb-admin:rotated-" + str(int(time.time()))
+    code, out, _ = run_playbook("../molecule/server/converge.yml", "--diff", "-v",
+                                "-e", json.dumps({"prefect_server_api_auth_string": secret}))
+    assert code == 0, out[-3000:]
+    assert "changed=0" not in out  # the env file changed and the server restarted
+    assert secret not in out and secret.split(":")[1] not in out
+    holders = host.check_output(
+        f"grep -rlsF -D skip {secret.split(':')[1]} /etc /opt /var/lib/prefect-server /run /tmp /var/tmp || true").split()
+    assert holders == ["/etc/prefect-server/prefect-server.env"], holders
+    assert host.run(f"journalctl -u prefect-server --no-pager | grep -F {secret.split(':')[1]}").rc == 1
+    assert http_code(host, f"-u {secret} -X POST {API}/work_pools/filter") == "200"

@@ -1,0 +1,50 @@
+"""Registration and the smoke run happen once per Prefect API, not once per play:
+converging NSLS-II production and staging together must reach both APIs."""
+import json
+
+import pytest
+
+from conftest import ROOT
+
+PLAY = """
+- hosts: podman_workers
+  connection: local
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_vars: {file: "%(root)s/roles/prefect_registration/vars/main.yml"}
+    - ansible.builtin.include_vars: {file: "%(root)s/roles/smoke_job/vars/main.yml"}
+    - ansible.builtin.debug:
+        msg: "PWB {{ {'host': inventory_hostname, 'leader': __prefect_registration_leader,
+                       'api_hosts': __prefect_registration_api_hosts, 'smoke_hosts': __smoke_job_api_hosts} | to_json }}"
+"""
+
+
+def leaders(ansible, tmp_path, *args):
+    (tmp_path / "play.yml").write_text(PLAY % {"root": ROOT})
+    res = ansible(["ansible-playbook", "-i", str(ROOT / "inventories/nsls2"), str(tmp_path / "play.yml"), *args],
+                  env={"ANSIBLE_CALLBACK_RESULT_FORMAT": "json"})
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    found = [json.loads(line.split('"PWB ', 1)[1].rsplit('"', 1)[0].encode().decode("unicode_escape"))
+             for line in res.stdout.splitlines() if '"PWB ' in line]
+    return {f["host"]: f for f in found}
+
+
+PROD = ["nsls2-worker-01.example.org", "nsls2-worker-02.example.org"]
+STAGING = ["nsls2-worker-stg-01.example.org"]
+
+
+def test_each_api_gets_its_own_leader(ansible, tmp_path):
+    got = leaders(ansible, tmp_path)
+    assert sorted(got) == sorted(PROD + STAGING)
+    for host in PROD:
+        assert got[host]["leader"] == PROD[0]
+        assert got[host]["api_hosts"] == PROD == got[host]["smoke_hosts"]
+    assert got[STAGING[0]]["leader"] == STAGING[0]
+    assert got[STAGING[0]]["api_hosts"] == STAGING
+
+
+@pytest.mark.parametrize("limit,hosts", [("nsls2_staging", STAGING), ("nsls2-worker-02.example.org", PROD[1:])])
+def test_a_limited_run_leads_with_what_it_has(ansible, tmp_path, limit, hosts):
+    got = leaders(ansible, tmp_path, "--limit", limit)
+    assert sorted(got) == hosts
+    assert {g["leader"] for g in got.values()} == {hosts[0]}
