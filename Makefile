@@ -15,13 +15,15 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Python 3.11 lock, which is Debian 12's python3. Narrow with e.g.
 #   make molecule MOLECULE_RUNS=podman:debian12
 MOLECULE_RUNS ?= podman:debian12 podman:debian13 image:debian12 server:debian12 e2e:debian12 rootless:debian12 rollback:debian12
+# Scenarios beyond make test's time budget (~45 min on 2 cores): make molecule-extra
+MOLECULE_RUNS_EXTRA ?= scale:debian12
 DISTROS   := $(sort $(foreach r,$(MOLECULE_RUNS),$(word 2,$(subst :, ,$(r)))))
 PLAYBOOKS := $(wildcard playbooks/*.yml)
 # CA bundle that pip inside test hosts and nested image builds must trust (sites
 # with TLS inspection): the controller pip's own, else the system bundle.
 export PWB_EXTRA_CA_BUNDLE ?= $(or $(PIP_CERT),$(REQUESTS_CA_BUNDLE),$(wildcard /etc/ssl/certs/ca-certificates.crt))
 
-.PHONY: help venv testbed lint syntax unit worker molecule test demo demo-destroy bench lock clean
+.PHONY: help venv testbed lint syntax unit worker molecule molecule-extra test demo demo-destroy bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -70,6 +72,9 @@ molecule: venv testbed ## Every Molecule run in MOLECULE_RUNS (scenario:platform
 	done
 
 test: lint syntax unit worker molecule ## Everything CI runs
+
+molecule-extra: ## Molecule runs outside make test (MOLECULE_RUNS_EXTRA: scale-out over two hosts)
+	$(MAKE) molecule MOLECULE_RUNS="$(MOLECULE_RUNS_EXTRA)"
 
 demo: venv ## Converge the demo inventory (a local systemd container) with site.yml
 	molecule/testbed/build-images.sh debian12
