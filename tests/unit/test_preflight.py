@@ -88,3 +88,22 @@ def test_rootless_mode_maps_the_users_socket(ansible):
     assert res.stdout.split("msg:")[1].split() == [
         "-", "/run/user/2001/podman/podman.sock", "-", "unix:///run/user/2001/podman/podman.sock", "-", "false",
         "-", "prefect-worker", "-", "prefect-worker", "-", "-", "user@2001.service"], res.stdout
+
+
+@pytest.mark.parametrize("host_vars,var", [
+    ("pwb_podman_rootless: true\npwb_worker_uid: 2001\n", "pwb_podman_socket"),
+    ("pwb_container_volumes: ['/scratch:/tiled_storage']\n", "pwb_container_volumes"),
+])
+def test_hosts_of_one_api_must_agree_on_what_it_holds(ansible, tmp_path, host_vars, var):
+    """The leader registers the deployment for all hosts of its API: one host's own
+    socket path or volumes would silently lose (or flip-flop on every run)."""
+    inv = tmp_path / "nsls2"
+    inv.mkdir()
+    (inv / "hosts.yml").symlink_to(ROOT / "inventories/nsls2/hosts.yml")
+    (inv / "group_vars").symlink_to(ROOT / "inventories/nsls2/group_vars")
+    (inv / "host_vars").mkdir()
+    (inv / "host_vars/nsls2-worker-02.example.org.yml").write_text(host_vars)
+    res = ansible(["ansible-playbook", "-i", str(inv), "playbooks/preflight.yml"])
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out[-2000:]
+    assert f"{var} differs between worker hosts of one Prefect API (https://prefect.nsls2.example.org/api)" in out
