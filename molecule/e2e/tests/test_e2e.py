@@ -68,6 +68,9 @@ def test_worker_env_file_is_private(host):
 def test_socket_group_lets_only_the_worker_user_in(host):
     sock = host.file("/run/podman/podman.sock")
     assert (sock.group, sock.mode) == ("prefect-worker", 0o660)
+    # Its directory too (the packaged tmpfiles.d makes it 0700 root at boot).
+    run_dir = host.file("/run/podman")
+    assert (run_dir.user, run_dir.group, run_dir.mode) == ("root", "prefect-worker", 0o750)
     assert "prefect-worker" in host.user("prefect-worker").groups
     ping = "curl -s --max-time 5 --unix-socket /run/podman/podman.sock http://d/_ping"
     assert host.check_output(f"runuser -u prefect-worker -- {ping}") == "OK"

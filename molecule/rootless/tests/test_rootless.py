@@ -1,10 +1,13 @@
 """Rootless end to end (molecule scenario `rootless`): the demo stack with
 pwb_podman_rootless, so no job container is root on the host."""
+import json
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "tests"))
-from pwb_testlib import SMOKE_OUT, children, deployment, smoke_output, submit_smoke_job, wait_final  # noqa: E402
+from pwb_testlib import (  # noqa: E402
+    SMOKE_OUT, children, deployment, run_playbook, smoke_output, submit_smoke_job, wait_final)
 
 UID = 2001
 USER = "prefect-worker"
@@ -81,3 +84,23 @@ def test_prune_timer_reaches_the_users_podman(host):
     host.run_test("systemctl start prefect-flow-run-prune.service")
     assert int(before) >= 1
     assert host.check_output(f"{REMOTE} ps -a -q --filter label=io.prefect.flow-run-id | wc -l") == before
+
+
+def test_worker_secret_reaches_only_the_private_env_file(host):
+    """Give the workers an API auth string (the demo server ignores it). With --diff
+    and -v the play never shows it, and on the host only the 0600 worker.env holds
+    it: not the deployment files, the worker user's home, the work dir or the journal.
+    Last: it restarts the workers."""
+    secret = f"pwb-worker:rotated-{int(time.time())}"
+    token = secret.split(":")[1]
+    code, out, _ = run_playbook("site.yml", "--tags", "registration,workers", "--diff", "-v",
+                                "-e", json.dumps({"pwb_prefect_api_auth_string": secret}))
+    assert code == 0, out[-3000:]
+    assert token not in out
+    # Container storage is left out: no job ran with the new secret.
+    holders = host.check_output(
+        f"grep -rlsF -D skip --exclude-dir=containers {token} /etc /opt /run /tmp /var/tmp"
+        " /var/lib/prefect-worker /var/lib/mlex-worker /srv || true").split()
+    assert holders == ["/etc/prefect-worker/worker.env"], holders
+    assert host.file("/etc/prefect-worker/worker.env").mode == 0o600
+    assert host.run(f"journalctl --no-pager -u 'prefect-worker@*' | grep -F {token}").rc == 1
