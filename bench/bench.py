@@ -14,6 +14,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from datetime import datetime
 from pathlib import Path
@@ -30,12 +31,21 @@ def log(msg):
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def api(method, path, body=None):
+def api(method, path, body=None, tries=5):
+    """One REST call; a read that times out is retried (the first real bench run died
+    when one poll of the SQLite-backed server took over 30 s)."""
     req = urllib.request.Request(API + path, method=method, data=json.dumps(body).encode() if body is not None else None,
                                  headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        data = resp.read()
-    return json.loads(data) if data else None
+    for attempt in range(1, tries + 1):
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                data = resp.read()
+            return json.loads(data) if data else None
+        except (TimeoutError, urllib.error.URLError) as exc:
+            if method != "GET" or attempt == tries:
+                raise
+            log(f"{method} {path}: {exc}; retry {attempt}/{tries - 1}")
+            time.sleep(2 * attempt)
 
 
 def on_host(cmd):
@@ -79,7 +89,7 @@ def launch_latency(flow, key, runs):
                 break
             if time.monotonic() > deadline:
                 sys.exit(f"run {run['id']} did not finish in 300 s")
-            time.sleep(0.2)
+            time.sleep(0.5)
         if run["state_type"] != "COMPLETED":
             sys.exit(f"{flow} run {run['id']} ended {run['state_type']}: {run['state'].get('message')}")
         out.append(stamp(run["end_time"]) - stamp(run["created"]))
