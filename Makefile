@@ -14,7 +14,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Molecule runs as scenario:platform. The image scenario builds Prefect from a
 # Python 3.11 lock, which is Debian 12's python3. Narrow with e.g.
 #   make molecule MOLECULE_RUNS=podman:debian12
-MOLECULE_RUNS ?= podman:debian12 podman:debian13 image:debian12 server:debian12 e2e:debian12 rootless:debian12 rollback:debian12
+MOLECULE_RUNS ?= podman:debian12 podman:debian13 image:debian12 server:debian12 e2e:debian12 rootless:debian12
 # Scenarios beyond make test's time budget (~45 min on 2 cores): make molecule-extra
 MOLECULE_RUNS_EXTRA ?= scale:debian12
 DISTROS   := $(sort $(foreach r,$(MOLECULE_RUNS),$(word 2,$(subst :, ,$(r)))))

@@ -31,9 +31,14 @@ def log(msg):
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
+def checkpoint():
+    """Keep what is measured so far: a run that dies late still leaves its figures."""
+    (ROOT / "docs/benchmarks.json").write_text(json.dumps(RESULTS, indent=2) + "\n")
+
+
 def api(method, path, body=None, tries=5):
-    """One REST call; a read that times out is retried (the first real bench run died
-    when one poll of the SQLite-backed server took over 30 s)."""
+    """One REST call; a read that times out or any 503 is retried (bench runs died on
+    both: a poll of the SQLite-backed server that took over 30 s, a locked database)."""
     req = urllib.request.Request(API + path, method=method, data=json.dumps(body).encode() if body is not None else None,
                                  headers={"Content-Type": "application/json"})
     for attempt in range(1, tries + 1):
@@ -41,6 +46,13 @@ def api(method, path, body=None, tries=5):
             with urllib.request.urlopen(req, timeout=30) as resp:
                 data = resp.read()
             return json.loads(data) if data else None
+        except urllib.error.HTTPError as exc:
+            # 503: the SQLite-backed server rolled back on "database is locked";
+            # Prefect's own client retries these, for any method.
+            if exc.code != 503 or attempt == tries:
+                raise
+            log(f"{method} {path}: {exc}; retry {attempt}/{tries - 1}")
+            time.sleep(2 * attempt)
         except (TimeoutError, urllib.error.URLError) as exc:
             if method != "GET" or attempt == tries:
                 raise
@@ -75,7 +87,7 @@ def job_params(seq):
                        "output_dir": "/tiled_storage/pwb-bench", "seq": seq}}
 
 
-def launch_latency(flow, key, runs):
+def launch_latency(name, flow, key, runs):
     """Submission to completion of the podman child deployment, run after run (seconds)."""
     dep = api("GET", f"/deployments/name/{flow.replace(' ', '%20')}/launch_podman")
     out = []
@@ -93,6 +105,11 @@ def launch_latency(flow, key, runs):
         if run["state_type"] != "COMPLETED":
             sys.exit(f"{flow} run {run['id']} ended {run['state_type']}: {run['state'].get('message')}")
         out.append(stamp(run["end_time"]) - stamp(run["created"]))
+        # Where the time goes: until the flow run starts (poll wait, flow-run container
+        # or process start) and the run itself (the algorithm container inside).
+        split = RESULTS.setdefault("split", {}).setdefault(name, {"to_start": [], "running": []})
+        split["to_start"].append(stamp(run["start_time"]) - stamp(run["created"]))
+        split["running"].append(stamp(run["end_time"]) - stamp(run["start_time"]))
     return out
 
 
@@ -117,6 +134,7 @@ def summary(name, values):
     s = {"n": len(values), "p50": pct(values, 50), "p90": pct(values, 90), "mean": statistics.mean(values)}
     RESULTS.setdefault("latency", {})[name] = s
     log(f"{name}: n={s['n']} p50={s['p50']:.2f} s p90={s['p90']:.2f} s")
+    checkpoint()
     return s
 
 
@@ -141,18 +159,19 @@ def main():
     again, again_changed = playbook("site.yml")
     RESULTS["converge"] = {"first_s": first, "first_changed": first_changed, "again_s": again, "again_changed": again_changed}
     log(f"converge: first {first:.0f} s changed={first_changed}; again {again:.0f} s changed={again_changed}")
+    checkpoint()
 
-    docker = summary("docker pool (poll 5 s)", launch_latency("Docker flow", "docker_params", RUNS))
+    docker = summary("docker pool (poll 5 s)", launch_latency("docker pool (poll 5 s)", "Docker flow", "docker_params", RUNS))
     bare = summary("bare podman run", bare_podman(RUNS))
 
     playbook("site.yml", "--tags=workers", "-e", "prefect_worker_services_query_seconds=2")
-    summary("docker pool (poll 2 s)", launch_latency("Docker flow", "docker_params", max(RUNS // 2, 5)))
+    summary("docker pool (poll 2 s)", launch_latency("docker pool (poll 2 s)", "Docker flow", "docker_params", max(RUNS // 2, 5)))
     playbook("site.yml", "--tags=workers")
 
     seconds, _ = playbook("rollback.yml")
     RESULTS["rollback_s"] = seconds
     log(f"rollback: {seconds:.0f} s")
-    process = summary("process pool (poll 5 s)", launch_latency("Podman flow", "podman_params", RUNS))
+    process = summary("process pool (poll 5 s)", launch_latency("process pool (poll 5 s)", "Podman flow", "podman_params", RUNS))
     seconds, _ = playbook("site.yml")
     RESULTS["roll_forward_s"] = seconds
     log(f"roll forward: {seconds:.0f} s")
@@ -173,7 +192,7 @@ def main():
 
 def write_docs():
     lat = RESULTS["latency"]
-    (ROOT / "docs/benchmarks.json").write_text(json.dumps(RESULTS, indent=2) + "\n")
+    checkpoint()
     c, i = RESULTS["converge"], RESULTS["image"]
     docker, process, bare = lat["docker pool (poll 5 s)"], lat["process pool (poll 5 s)"], lat["bare podman run"]
     lines = [
@@ -187,6 +206,9 @@ def write_docs():
         *[f"| {name} | {s['n']} | {s['p50']:.2f} | {s['p90']:.2f} |" for name, s in lat.items()], "",
         f"Ratios (p50): docker / process = {docker['p50'] / process['p50']:.2f};"
         f" docker - bare podman = {docker['p50'] - bare['p50']:.2f} s.", "",
+        "Where the time goes (p50, s): submission to flow-run start / flow run itself:", "",
+        *[f"- {name}: {pct(v['to_start'], 50):.2f} / {pct(v['running'], 50):.2f} (n={len(v['running'])})"
+          for name, v in RESULTS.get("split", {}).items()], "",
         "![latency](benchmarks.png)", "",
         "## Converge", "",
         "| Run | Wall (s) | changed |", "| --- | --- | --- |",

@@ -107,3 +107,16 @@ def test_hosts_of_one_api_must_agree_on_what_it_holds(ansible, tmp_path, host_va
     out = res.stdout + res.stderr
     assert res.returncode != 0, out[-2000:]
     assert f"{var} differs between worker hosts of one Prefect API (https://prefect.nsls2.example.org/api)" in out
+
+
+def test_numbers_given_as_key_value_extra_vars_pass(ansible):
+    """`-e name=2` hands the roles a string: the cross-field rules must still compare it as a
+    number (the first bench run stopped on `-e prefect_worker_services_query_seconds=2`)."""
+    extra = []
+    for pair in ["prefect_worker_services_query_seconds=2", "prefect_worker_services_health_timeout=60",
+                 "smoke_job_timeout=120", "mlex_worker_code_child_timeout_s=600",
+                 "mlex_worker_code_child_poll_interval_s=5"]:
+        extra += ["-e", pair]
+    code, out = preflight(ansible, "nsls2", *extra)
+    assert code == 0, out[-3000:]
+    assert "failed=0" in out

@@ -1,4 +1,4 @@
-"""Helpers for testinfra tests of scenarios that run the whole site play (e2e, rollback):
+"""Helpers for testinfra tests of scenarios that run the whole site play (e2e, rootless, scale):
 the Prefect REST API through curl on the test host, and the smoke job."""
 import json
 import os
@@ -14,7 +14,9 @@ SMOKE_OUT = "/srv/mlex/tiled_storage/pwb-smoke"
 
 def api(host, method, path, body=None):
     data = f"-H 'Content-Type: application/json' -d {shlex.quote(json.dumps(body))}" if body is not None else ""
-    out = host.check_output(f"curl -sf --max-time 20 -X {method} {data} {API}{path}")
+    # --retry: a busy SQLite-backed server answers 503 ("database is locked") and rolls
+    # back; Prefect's own client retries those too.
+    out = host.check_output(f"curl -sf --retry 5 --retry-delay 3 --max-time 20 -X {method} {data} {API}{path}")
     return json.loads(out) if out else None
 
 

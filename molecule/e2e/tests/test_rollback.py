@@ -1,6 +1,9 @@
-"""The guide's Rollback Plan as one command, and back (molecule scenario `rollback`).
+"""The guide's Rollback Plan as one command, and back (molecule scenario `e2e`).
 
-The tests run in file order and build on each other (pytest -x)."""
+Runs last in e2e's verify (pytest takes files in name order), on the host the other
+e2e tests left converged in docker mode, so no second converge of the whole stack.
+The tests run in file order and build on each other; the last rolls forward, so the
+host ends as site.yml left it."""
 import sys
 from pathlib import Path
 
@@ -85,4 +88,4 @@ def test_roll_forward_restores_the_docker_path(host):
     assert host.check_output(
         f"podman ps -a --filter label=io.prefect.flow-run-id={child['id']} --format '{{{{.ExitCode}}}}'") == "0"
     # The image was kept through the rollback: the roll forward did not rebuild it.
-    assert "Build prefect-with-podman" in out and "changed: [pwb-rollback" not in out.split("Build prefect-with-podman")[1].split("TASK")[0]
+    assert "Build prefect-with-podman" in out and "changed: [pwb-" not in out.split("Build prefect-with-podman")[1].split("TASK")[0]
