@@ -89,7 +89,7 @@ $(BENCH_VENV)/.installed: requirements/bench.txt
 	$(BENCH_VENV)/bin/pip install -q -r requirements/bench.txt
 	touch $@
 
-bench: venv $(BENCH_VENV)/.installed ## Figures on a fresh demo host -> docs/benchmarks.md/.png (~30 min; recreates pwb-demo)
+bench: venv $(BENCH_VENV)/.installed ## Figures on a fresh demo host -> docs/benchmarks.md/.png (~26 min; recreates pwb-demo)
 	molecule/testbed/build-images.sh debian12
 	$(BENCH_VENV)/bin/python bench/bench.py
 

@@ -2,7 +2,7 @@
 docs/benchmarks.png. Prints every figure as it goes.
 
 Runs against `pwb-demo` (inventories/demo); it destroys and recreates it to time a
-first converge. BENCH_RUNS (default 20) jobs per path. Takes about half an hour on
+first converge. BENCH_RUNS (default 20) jobs per path. Takes about 26 min on
 2 cores. Figures, not pass/fail tests: the targets are reported as met or missed.
 """
 from __future__ import annotations
