@@ -123,6 +123,11 @@ def bare_podman(runs):
     return [int(ms) / 1000 for ms in on_host(script).split()]
 
 
+def measure(name, flow, key, runs):
+    """Launch latency of one path, summarised under `name`."""
+    return summary(name, launch_latency(name, flow, key, runs))
+
+
 def pct(values, p):
     values = sorted(values)
     k = (len(values) - 1) * p / 100
@@ -161,17 +166,17 @@ def main():
     log(f"converge: first {first:.0f} s changed={first_changed}; again {again:.0f} s changed={again_changed}")
     checkpoint()
 
-    docker = summary("docker pool (poll 5 s)", launch_latency("docker pool (poll 5 s)", "Docker flow", "docker_params", RUNS))
+    docker = measure("docker pool (poll 5 s)", "Docker flow", "docker_params", RUNS)
     bare = summary("bare podman run", bare_podman(RUNS))
 
     playbook("site.yml", "--tags=workers", "-e", "prefect_worker_services_query_seconds=2")
-    summary("docker pool (poll 2 s)", launch_latency("docker pool (poll 2 s)", "Docker flow", "docker_params", max(RUNS // 2, 5)))
+    measure("docker pool (poll 2 s)", "Docker flow", "docker_params", max(RUNS // 2, 5))
     playbook("site.yml", "--tags=workers")
 
     seconds, _ = playbook("rollback.yml")
     RESULTS["rollback_s"] = seconds
     log(f"rollback: {seconds:.0f} s")
-    process = summary("process pool (poll 5 s)", launch_latency("process pool (poll 5 s)", "Podman flow", "podman_params", RUNS))
+    process = measure("process pool (poll 5 s)", "Podman flow", "podman_params", RUNS)
     seconds, _ = playbook("site.yml")
     RESULTS["roll_forward_s"] = seconds
     log(f"roll forward: {seconds:.0f} s")
