@@ -46,15 +46,12 @@ def api(method, path, body=None, tries=5):
             with urllib.request.urlopen(req, timeout=30) as resp:
                 data = resp.read()
             return json.loads(data) if data else None
-        except urllib.error.HTTPError as exc:
-            # 503: the SQLite-backed server rolled back on "database is locked";
-            # Prefect's own client retries these, for any method.
-            if exc.code != 503 or attempt == tries:
-                raise
-            log(f"{method} {path}: {exc}; retry {attempt}/{tries - 1}")
-            time.sleep(2 * attempt)
         except (TimeoutError, urllib.error.URLError) as exc:
-            if method != "GET" or attempt == tries:
+            # A 503 (HTTPError): the SQLite-backed server rolled back on "database is
+            # locked", safe to repeat for any method, as Prefect's own client does.
+            # A timeout: only a read is safe to repeat.
+            retry = exc.code == 503 if isinstance(exc, urllib.error.HTTPError) else method == "GET"
+            if not retry or attempt == tries:
                 raise
             log(f"{method} {path}: {exc}; retry {attempt}/{tries - 1}")
             time.sleep(2 * attempt)

@@ -12,19 +12,26 @@ FINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 SMOKE_OUT = "/srv/mlex/tiled_storage/pwb-smoke"
 
 
+def curl(host, args):
+    """curl on the test host. --retry: a busy SQLite-backed server answers 503
+    ("database is locked") and rolls back; Prefect's own client retries those too."""
+    return host.check_output(f"curl -s --retry 5 --retry-delay 3 --max-time 20 {args}")
+
+
 def api(host, method, path, body=None):
     data = f"-H 'Content-Type: application/json' -d {shlex.quote(json.dumps(body))}" if body is not None else ""
-    # --retry: a busy SQLite-backed server answers 503 ("database is locked") and rolls
-    # back; Prefect's own client retries those too.
-    out = host.check_output(f"curl -sf --retry 5 --retry-delay 3 --max-time 20 -X {method} {data} {API}{path}")
+    out = curl(host, f"-f -X {method} {data} {API}{path}")
     return json.loads(out) if out else None
 
 
 def deployment(host, flow, name):
-    """The deployment, or None when the API answers 404."""
-    code = host.check_output(
-        f"curl -s -o /dev/null -w '%{{http_code}}' --max-time 20 '{API}/deployments/name/{flow.replace(' ', '%20')}/{name}'")
-    return api(host, "GET", f"/deployments/name/{flow.replace(' ', '%20')}/{name}") if code == "200" else None
+    """The deployment, or None when the API answers 404 (one request)."""
+    out = curl(host, f"-w '\\n%{{http_code}}' '{API}/deployments/name/{flow.replace(' ', '%20')}/{name}'")
+    body, _, code = out.rpartition("\n")
+    if code == "404":
+        return None
+    assert code == "200", out
+    return json.loads(body)
 
 
 def submit_smoke_job(host, sleep_s=0):
