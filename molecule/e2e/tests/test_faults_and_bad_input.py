@@ -58,10 +58,21 @@ SNAPSHOT = (
 )
 
 
+# Fields the Prefect server rewrites on its own, whatever the bundle does: the
+# Foreman marks a pool NOT_READY (and its deployments) when no worker heartbeat
+# arrived in time, e.g. while the server was stopped, and the next heartbeat sets it
+# READY; each transition stamps `updated`. Everything else is the bundle's.
+SERVER_BOOKKEEPING = {"updated", "status", "last_polled"}
+
+
+def managed(obj):
+    return {k: v for k, v in obj.items() if k not in SERVER_BOOKKEEPING}
+
+
 def snapshot(host):
-    pools = {p["name"]: (p["type"], p["concurrency_limit"], p["is_paused"], p["updated"])
-             for p in api(host, "POST", "/work_pools/filter", {})}
-    return host.check_output(SNAPSHOT), pools
+    pools = {p["name"]: managed(p) for p in api(host, "POST", "/work_pools/filter", {})}
+    deployments = {d["name"]: managed(d) for d in api(host, "POST", "/deployments/filter", {})}
+    return host.check_output(SNAPSHOT), pools, deployments
 
 
 @pytest.mark.parametrize("case,extra,message", BAD_INVENTORIES, ids=[c[0] for c in BAD_INVENTORIES])
