@@ -12,9 +12,12 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 # Molecule runs as scenario:platform. The image scenario builds Prefect from a
-# Python 3.11 lock, which is Debian 12's python3. Narrow with e.g.
+# Python 3.11 lock, which is Debian 12's python3. A lone | starts another lane:
+# lanes run side by side, the runs of a lane one after the other
+# (molecule/run-lanes.sh). e2e alone in one lane (its verify mostly waits on jobs),
+# everything else in the other: about as long. Narrow with e.g.
 #   make molecule MOLECULE_RUNS=podman:debian12
-MOLECULE_RUNS ?= podman:debian12 podman:debian13 image:debian12 server:debian12 e2e:debian12 rootless:debian12
+MOLECULE_RUNS ?= e2e:debian12 | podman:debian12 podman:debian13 server:debian12 image:debian12 rootless:debian12
 # Scenarios beyond make test's time budget (~45 min on 2 cores): make molecule-extra
 MOLECULE_RUNS_EXTRA ?= scale:debian12
 DISTROS   := $(sort $(foreach r,$(MOLECULE_RUNS),$(word 2,$(subst :, ,$(r)))))
@@ -62,16 +65,20 @@ unit: venv ## pytest unit tests (no containers)
 worker: venv $(WORKER_VENV)/.installed testbed ## Reference worker flows (real podman) and library/ modules (real Prefect)
 	$(WORKER_VENV)/bin/pytest -q -p no:cacheprovider tests/worker
 
-molecule: venv testbed ## Every Molecule run in MOLECULE_RUNS (scenario:platform)
-	@for r in $(MOLECULE_RUNS); do s=$${r%%:*}; d=$${r##*:}; \
-	  [ -f molecule/$$s/molecule.yml ] || { echo "no scenario molecule/$$s"; exit 2; }; \
-	  start=$$(date +%s); \
-	  echo "=== molecule test -s $$s (MOLECULE_DISTRO=$$d)"; \
-	  MOLECULE_DISTRO=$$d molecule test -s $$s; \
-	  echo "=== $$s on $$d passed in $$(( $$(date +%s) - start )) s"; \
-	done
+molecule: venv testbed ## Every Molecule run in MOLECULE_RUNS (scenario:platform; | between lanes)
+	molecule/run-lanes.sh $(foreach r,$(MOLECULE_RUNS),'$(r)')
 
-test: lint syntax unit worker molecule ## Everything CI runs
+TEST_PARTS := lint syntax unit worker molecule
+test: venv ## Everything CI runs (TEST_PARTS in order, stopping at the first failure), each part's time at the end
+	@times=$$(mktemp); trap 'rm -f $$times' EXIT; start=$$(date +%s); code=0; \
+	for part in $(TEST_PARTS); do \
+	  t=$$(date +%s); \
+	  $(MAKE) --no-print-directory $$part || code=$$?; \
+	  echo "$$part $$(( $$(date +%s) - t ))$$( [ $$code = 0 ] || echo ' FAILED')" >> $$times; \
+	  [ $$code = 0 ] || break; \
+	done; \
+	echo; echo "make test: $$(( $$(date +%s) - start )) s"; awk '{printf "  %-10s %5d s%s\n", $$1, $$2, ($$3 ? "  " $$3 : "")}' $$times; \
+	exit $$code
 
 molecule-extra: ## Molecule runs outside make test (MOLECULE_RUNS_EXTRA: scale-out over two hosts)
 	$(MAKE) molecule MOLECULE_RUNS="$(MOLECULE_RUNS_EXTRA)"

@@ -12,7 +12,8 @@ ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if p.is_dir())
 
 def test_every_scenario_is_in_the_make_matrix():
     makefile = (ROOT / "Makefile").read_text()
-    runs = re.search(r"^MOLECULE_RUNS \?= (.+)$", makefile, re.M).group(1).split()
+    # "|" separates lanes (molecule/run-lanes.sh).
+    runs = [r for r in re.search(r"^MOLECULE_RUNS \?= (.+)$", makefile, re.M).group(1).split() if r != "|"]
     extra = re.search(r"^MOLECULE_RUNS_EXTRA \?= (.+)$", makefile, re.M).group(1).split()
     in_matrix = {r.split(":")[0] for r in runs}
     in_extra = {r.split(":")[0] for r in extra}
@@ -38,3 +39,12 @@ def test_every_default_has_a_comment(role):
     for i, line in enumerate(lines):
         if re.match(r"^[a-z_]+:", line):
             assert lines[i - 1].startswith("#"), f"{role}: {line.split(':')[0]} has no comment above it"
+
+
+@pytest.mark.parametrize("lock", sorted((ROOT / "files/prefect").glob("prefect-*.txt")), ids=lambda p: p.stem)
+def test_every_locked_prefect_version_has_its_base_job_templates(lock):
+    """Registration sends these instead of asking a Prefect CLI on every converge;
+    tests/worker checks their content against the locked Prefect itself."""
+    version = lock.stem.removeprefix("prefect-")
+    templates = ROOT / "roles/prefect_registration/files/base-job-templates" / version
+    assert sorted(p.name for p in templates.glob("*.json")) == ["docker.json", "process.json"]

@@ -87,7 +87,9 @@ def test_bad_inventory_is_refused_and_the_host_left_unchanged(host, case, extra,
     assert snapshot(host) == before
 
 
-def wait_health(host, port, timeout=120):
+# Bounds, not targets (the figures are printed): under a neighbouring scenario's load
+# a Prefect start takes several times as long as on an idle machine.
+def wait_health(host, port, timeout=240):
     start = time.monotonic()
     while time.monotonic() - start < timeout:
         if host.run(f"curl -s -o /dev/null -w '%{{http_code}}' --max-time 2 http://127.0.0.1:{port}/health").stdout == "200":
@@ -133,7 +135,7 @@ def test_api_down_during_registration_fails_clearly_and_changes_nothing(host):
     assert snapshot(host) == before
 
 
-def wait_api(host, timeout=120):
+def wait_api(host, timeout=240):
     deadline = time.monotonic() + timeout
     while host.run("curl -sf --max-time 2 http://127.0.0.1:4200/api/health").stdout != "true":
         assert time.monotonic() < deadline, "the API did not come back"

@@ -1,8 +1,13 @@
 """Verify the podman role on a converged test host (molecule scenario `podman`)."""
 import json
 import os
+import sys
+from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "tests"))
+from pwb_testlib import run_playbook  # noqa: E402
 
 ROOTLESS_USER = "pwbsvc"
 SOCKET = "/run/podman/podman.sock"
@@ -61,7 +66,7 @@ def test_a_container_exit_leaves_neighbours_running(host):
     # Regression (test bed): with the systemd cgroup manager nested on cgroup v1,
     # any container exit SIGKILLed the others. The cgroupfs drop-in fixes it.
     host.check_output("podman load -q -i /root/pwb-base.tar")
-    host.check_output(f"podman run -d --name pwb-neighbour localhost/pwb-base:{DISTRO} sleep 60")
+    host.check_output(f"podman run -d --name pwb-neighbour localhost/pwb-base:{DISTRO} sleep 600")
     try:
         host.check_output(f"podman run --rm localhost/pwb-base:{DISTRO} true")
         state = host.check_output("podman inspect --format '{{.State.Status}}' pwb-neighbour")
@@ -93,6 +98,26 @@ def test_rootless_socket_is_served_by_rootless_podman(host):
     info = json.loads(api(host, "/v4.0.0/libpod/info", socket=sock))
     assert info["host"]["security"]["rootless"] is True
     assert info["store"]["graphRoot"].startswith(host.user(ROOTLESS_USER).home)
+    # Pinned: the test host's home is on overlayfs, where podman's own choice is vfs.
+    assert info["store"]["graphDriverName"] == "overlay"
+
+
+def test_rootless_storage_driver_switch_is_refused(host):
+    """Storage made with another driver (e.g. vfs before the pin): the role stops
+    with a clear message and writes nothing, instead of podman failing at the next job."""
+    home = host.user(ROOTLESS_USER).home
+    conf = f"{home}/.config/containers/storage.conf"
+    before = host.file(conf).content_string
+    other = f"{home}/.local/share/containers/storage/vfs-layers"
+    host.run_test(f"mkdir {other}")
+    try:
+        code, out, _ = run_playbook("molecule/podman/converge.yml")
+    finally:
+        host.run_test(f"rmdir {other}")
+    assert code != 0, out[-2000:]
+    assert f"podman_rootless_storage_driver: {ROOTLESS_USER}'s storage" in out, out[-3000:]
+    assert "uses vfs, not overlay" in out, out[-3000:]
+    assert host.file(conf).content_string == before
 
 
 def test_nested_podman_run_of_local_image(host):

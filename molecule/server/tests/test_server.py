@@ -57,13 +57,14 @@ def test_killed_server_is_restarted_by_systemd(host):
     old = host.check_output("systemctl show -p MainPID --value prefect-server.service")
     host.check_output(f"kill -9 {old}")
     start = time.monotonic()
-    while time.monotonic() - start < 90:
+    # A bound, not a target: under a neighbouring scenario's load a start takes longer.
+    while time.monotonic() - start < 240:
         new = host.check_output("systemctl show -p MainPID --value prefect-server.service")
         if new not in ("0", old) and host.run(f"curl -sf --max-time 3 {API}/health").rc == 0:
             break
         time.sleep(1)
     else:
-        raise AssertionError("prefect-server did not come back healthy within 90 s")
+        raise AssertionError("prefect-server did not come back healthy within 240 s")
     print(f"prefect-server healthy again {time.monotonic() - start:.1f} s after kill -9")
 
 

@@ -61,14 +61,15 @@ def smoke_output(host, child_id):
 
 
 def run_playbook(name, *args):
-    """ansible-playbook on this scenario's instance, as Molecule's converge runs it.
-    Returns (returncode, output, seconds)."""
+    """ansible-playbook on this scenario's instance, as Molecule's converge runs it:
+    playbooks/<name>, or a path from the project root. Returns (returncode, output, seconds)."""
     ephemeral = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
     project = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
+    playbook = project / name if "/" in name else project / "playbooks" / name
     env = dict(os.environ, ANSIBLE_CONFIG=f"{ephemeral}/ansible.cfg", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     start = time.monotonic()
     proc = subprocess.run(
-        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(project / "playbooks" / name), *args],
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(playbook), *args],
         env=env, capture_output=True, text=True, cwd=project)
     return proc.returncode, proc.stdout + proc.stderr, time.monotonic() - start
 
