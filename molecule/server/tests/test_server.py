@@ -72,7 +72,7 @@ def test_a_new_secret_reaches_only_the_private_env_file(host):
     """Rotate the auth string (last: later tests would need the old one). The converge
     log, with --diff and -v, never shows it; on the host only the 0600 env file holds it."""
     secret = "pwb-admin:rotated-" + str(int(time.time()))
-    code, out, _ = run_playbook("../molecule/server/converge.yml", "--diff", "-v",
+    code, out, _ = run_playbook("molecule/server/converge.yml", "--diff", "-v",
                                 "-e", json.dumps({"prefect_server_api_auth_string": secret}))
     assert code == 0, out[-3000:]
     assert "changed=0" not in out  # the env file changed and the server restarted
