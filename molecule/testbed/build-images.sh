@@ -68,7 +68,7 @@ build_base() {
   log "$tag imported"
 }
 
-# TESTBED.md: on cgroup-v1-hybrid hosts crun refuses and the default rlimits are
+# docs/testbed.md: on cgroup-v1-hybrid hosts crun refuses and the default rlimits are
 # refused. Probe first; write a drop-in only when the plain defaults fail.
 fix_host_podman() {
   local probe=localhost/pwb-base:${distros[0]} conf=/etc/containers/containers.conf.d/50-pwb-testbed.conf
