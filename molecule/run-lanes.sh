@@ -39,15 +39,15 @@ results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 
 run_lane() {
-  local run scenario distro start code
+  local run scenario distro start code seconds
   for run in $1; do
     scenario=${run%%:*} distro=${run##*:}
     start=$(date +%s)
     echo "=== molecule test -s $scenario (MOLECULE_DISTRO=$distro)"
     MOLECULE_DISTRO=$distro molecule test -s "$scenario" 2>&1 | sed -u "s/^/[$run] /"
-    code=${PIPESTATUS[0]}
-    printf '%s\t%s\t%s\n' "$run" "$(( $(date +%s) - start ))" "$code" >> "$results/$2"
-    echo "=== $run $( [ "$code" = 0 ] && echo passed || echo FAILED ) in $(( $(date +%s) - start )) s"
+    code=${PIPESTATUS[0]} seconds=$(( $(date +%s) - start ))
+    printf '%s\t%s\t%s\n' "$run" "$seconds" "$code" >> "$results/$2"
+    echo "=== $run $( [ "$code" = 0 ] && echo passed || echo FAILED ) in $seconds s"
     [ "$code" = 0 ] || return 1
   done
 }
