@@ -15,23 +15,38 @@ def test_pools_have_their_types_and_limits(host):
     for name, (kind, _) in WORKERS.items():
         pool = api(host, "GET", f"/work_pools/{name}")
         assert (pool["type"], pool["concurrency_limit"], pool["is_paused"]) == (kind, 4, False)
-    # Created through the REST module with Prefect's default template, not an empty one.
-    docker = api(host, "GET", "/work_pools/podman_pool")["base_job_template"]
-    assert "image_pull_policy" in docker["variables"]["properties"]
 
 
-def test_podman_deployment_is_the_fixed_guide_file(host):
+def test_docker_pool_template_carries_the_infrastructure_locked(host):
+    """The guide's prefect-podman.yaml job_variables, on the pool: any deployment gets
+    them, and only the inventory's overridable variables stay in the schema."""
+    template = api(host, "GET", "/work_pools/podman_pool")["base_job_template"]
+    job = template["job_configuration"]
+    assert job["image"] == "localhost/prefect-with-podman:latest"
+    assert job["image_pull_policy"] == "Never"
+    assert job["auto_remove"] is False and job["stream_output"] == "{{ stream_output }}"
+    # Code and work directory at their host paths; temp files in the work directory.
+    assert job["volumes"][:3] == ["/run/podman/podman.sock:/var/run/docker.sock",
+                                  "/opt/mlex_prefect_worker:/opt/mlex_prefect_worker:ro",
+                                  "/var/lib/mlex-worker:/var/lib/mlex-worker"]
+    # And where the guide's own prefect-podman.yaml expects it.
+    assert "/opt/mlex_prefect_worker:/mlex_prefect_worker:ro" in job["volumes"]
+    assert job["env"] == {"PYTHONPATH": "/opt/mlex_prefect_worker", "PREFECT_WORK_DIR": "/var/lib/mlex-worker",
+                          "TMPDIR": "/var/lib/mlex-worker/tmp"}
+    assert sorted(template["variables"]["properties"]) == ["labels", "mem_limit", "memswap_limit", "name", "stream_output"]
+    assert template["variables"]["properties"]["stream_output"]["default"] is True
+    # Prefect's own defaults for what the bundle does not set, locked as well.
+    assert job["privileged"] is False and "command" not in job
+    process = api(host, "GET", "/work_pools/parent_pool")["base_job_template"]
+    assert sorted(process["variables"]["properties"]) == ["env", "labels", "name", "stream_output"]
+
+
+def test_podman_deployment_names_only_its_own_fields(host):
     dep = deployment(host, "Docker flow", "launch_podman")
     assert dep["work_pool_name"] == "podman_pool"
     assert dep["entrypoint"] == "flows/docker/docker_flows.py:launch_docker"
-    jv = dep["job_variables"]
-    assert jv["image"] == "localhost/prefect-with-podman:latest"
-    assert jv["image_pull_policy"] == "Never"
-    assert jv["auto_remove"] is False and jv["stream_output"] is True
-    assert "/run/podman/podman.sock:/var/run/docker.sock" in jv["volumes"]
-    assert "/opt/mlex_prefect_worker:/mlex_prefect_worker:ro" in jv["volumes"]
-    assert jv["env"]["PREFECT_WORK_DIR"] == "/var/lib/mlex-worker"
-    assert dep["pull_steps"][0]["prefect.deployments.steps.set_working_directory"]["directory"] == "/mlex_prefect_worker"
+    assert dep["job_variables"] == {}
+    assert dep["pull_steps"][0]["prefect.deployments.steps.set_working_directory"]["directory"] == "/opt/mlex_prefect_worker"
 
 
 def test_parent_deployment_runs_on_the_host(host):

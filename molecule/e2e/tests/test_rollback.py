@@ -9,7 +9,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "tests"))
 from pwb_testlib import (  # noqa: E402
-    api, children, deployment, recap_changed, run_playbook, smoke_output, submit_smoke_job, wait_final)
+    api, children, deployment, facility_job, recap_changed, run_playbook, smoke_output, submit_smoke_job,
+    use_worker_code, wait_final)
 
 FIGURES = {}
 
@@ -70,6 +71,18 @@ def test_rolled_back_to_the_process_worker(host):
     child = job_through(host, "Podman flow")
     # The process worker ran it on the host: no flow-run container for this run.
     assert host.check_output(f"podman ps -a -q --filter label=io.prefect.flow-run-id={child['id']}") == ""
+
+
+def test_facility_podman_flow_runs_on_the_process_path(host):
+    """The facility-style code's process-based podman flow (its temp file goes to the
+    workers' TMPDIR, which the host's engine sees), then back to the reference worker."""
+    use_worker_code("facility", worker_mode="process")
+    try:
+        run = wait_final(host, facility_job(host, deployment(host, "Podman flow", "launch_podman"), "podman_params")["id"])
+        assert run["state_type"] == "COMPLETED", run["state"]
+        assert smoke_output(host, run["id"])["uid_save"] == run["id"]
+    finally:
+        use_worker_code("reference", worker_mode="process")
 
 
 def test_second_rollback_changes_nothing(host):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "tests"))
 from pwb_testlib import (  # noqa: E402
-    SMOKE_OUT, children, deployment, run_playbook, smoke_output, submit_smoke_job, wait_final)
+    SMOKE_OUT, api, children, deployment, run_playbook, smoke_output, submit_smoke_job, wait_final)
 
 UID = 2001
 USER = "prefect-worker"
@@ -46,8 +46,9 @@ def test_workers_use_the_users_socket(host):
         environ = host.check_output(f"tr '\\0' '\\n' < /proc/{pid}/environ").splitlines()
         engine = "DOCKER_HOST" if pool == "podman_pool" else "CONTAINER_HOST"
         assert f"{engine}=unix://{SOCKET}" in environ, environ
-    dep = deployment(host, "Docker flow", "launch_podman")
-    assert f"{SOCKET}:/var/run/docker.sock" in dep["job_variables"]["volumes"]
+    # The docker pool's template (locked) maps the user's socket into flow-run containers.
+    volumes = api(host, "GET", "/work_pools/podman_pool")["base_job_template"]["job_configuration"]["volumes"]
+    assert f"{SOCKET}:/var/run/docker.sock" in volumes
 
 
 def test_job_runs_as_the_worker_user_not_root(host):

@@ -80,3 +80,49 @@ def recap_changed(output):
     counts = re.findall(r"^pwb-\S+\s*:\s*ok=\d+\s+changed=(\d+)", output, re.M)
     assert counts, output[-2000:]
     return int(counts[-1])
+
+
+# A facility's own worker code, in the upstream repository's style (e2e).
+FACILITY_CODE = "tests/fixtures/facility_worker"
+# A git repository of it on the test host (tests/test_facility_code.py creates it).
+FACILITY_GIT = "/srv/git/facility_worker.git"
+
+
+def worker_code_args(which, git_version="v1"):
+    """Extra vars of molecule/e2e/worker_code.yml: the "facility" fixture or the
+    "reference" worker shipped from the controller, or "git": the fixture from the
+    test host's repository FACILITY_GIT at git_version."""
+    if which == "git":
+        return ["-e", "mlex_worker_code_source=git", "-e", f"mlex_worker_code_git_repo=file://{FACILITY_GIT}",
+                "-e", f"mlex_worker_code_git_version={git_version}"]
+    bundle_dir = str(Path(os.environ["MOLECULE_PROJECT_DIRECTORY"]) / FACILITY_CODE) if which == "facility" else ""
+    return ["-e", "mlex_worker_code_source=bundle", "-e", f"mlex_worker_code_bundle_dir={bundle_dir}"]
+
+
+def use_worker_code(which, worker_mode="docker", **kwargs):
+    """Converge the host's worker code to `which` (worker_code_args) in worker_mode
+    (its config.yml names that mode's child); returns the play's output."""
+    code, out, _ = run_playbook("molecule/e2e/worker_code.yml", *worker_code_args(which, **kwargs),
+                                "-e", f"pwb_worker_mode={worker_mode}")
+    assert code == 0, out[-3000:]
+    return out
+
+
+def code_version(output):
+    """The mlex_worker_code_version that molecule/e2e/worker_code.yml reports."""
+    import re
+    found = re.findall(r"worker code version: ([\w.-]+)", output)
+    assert found, output[-2000:]
+    return found[-1]
+
+
+def facility_job(host, dep, param_key, job_variables=None):
+    """A run of `dep` with the smoke algorithm, in the upstream flows' parameter shape
+    ({param_key: {image_name, image_tag, command, params, volumes}})."""
+    job = {"image_name": "localhost/pwb-smoke-algorithm", "image_tag": "latest", "command": "python smoke_train.py",
+           "params": {"io_parameters": {"uid_retrieve": "", "uid_save": ""}, "output_dir": "/tiled_storage/pwb-smoke"},
+           "volumes": ["/srv/mlex/tiled_storage:/tiled_storage"]}
+    body = {"parameters": {param_key: job}}
+    if job_variables:
+        body["job_variables"] = job_variables
+    return api(host, "POST", f"/deployments/{dep['id']}/create_flow_run", body)
