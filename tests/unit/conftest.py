@@ -1,4 +1,5 @@
 """Helpers for unit tests: run the bundle's Ansible tools from the repository root."""
+import importlib.util
 import os
 import subprocess
 from pathlib import Path
@@ -6,6 +7,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_plugin(relpath):
+    """A plugin file of the repository (filter, module) as a Python module."""
+    path = ROOT / relpath
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run(cmd, **kw):

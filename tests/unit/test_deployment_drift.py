@@ -1,12 +1,7 @@
 """roles/prefect_registration's drift filter decides when `prefect deploy` runs."""
-import importlib.util
+from conftest import load_plugin
 
-from conftest import ROOT
-
-spec = importlib.util.spec_from_file_location(
-    "deployment_drift", ROOT / "roles/prefect_registration/filter_plugins/deployment_drift.py")
-drift = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(drift)
+drift = load_plugin("roles/prefect_registration/filter_plugins/deployment_drift.py")
 
 ENTRY = {
     "file": "prefect-podman.yaml", "flow": "Docker flow", "name": "launch_podman",

@@ -1,15 +1,11 @@
 """roles/prefect_registration's pool template filter: what is locked and what stays
 overridable (tests/worker checks the result against the locked Prefect itself)."""
-import importlib.util
 import json
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, load_plugin
 
-spec = importlib.util.spec_from_file_location(
-    "pool_template", ROOT / "roles/prefect_registration/filter_plugins/pool_template.py")
-pool_template = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(pool_template)
+pool_template = load_plugin("roles/prefect_registration/filter_plugins/pool_template.py")
 
 DOCKER = json.loads((ROOT / "roles/prefect_registration/files/base-job-templates/3.4.2/docker.json").read_text())
 
