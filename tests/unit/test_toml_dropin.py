@@ -8,6 +8,8 @@ import pytest
 from conftest import ROOT
 
 TEMPLATE = ROOT / "roles/podman/templates/toml_dropin.j2"
+# The role's filter (to_toml), as a play that runs the role finds it.
+FILTERS = {"ANSIBLE_FILTER_PLUGINS": str(ROOT / "roles/podman/filter_plugins")}
 
 CASES = [
     {"engine": {"runtime": "crun", "service_timeout": 0}},
@@ -16,6 +18,16 @@ CASES = [
     {"unqualified-search-registries": ["docker.io", "quay.io"], "short-name-mode": "enforcing"},
     {"network": {"dns_servers": ["10.0.0.1"]}, "containers": {"label": False, "pids_limit": 2048,
                                                             "env": ['HTTP_PROXY="http://p:3128"']}},
+    # registries.conf: an array of tables, each with its own array of mirror tables.
+    {"unqualified-search-registries": ["docker.io"],
+     "registry": [{"prefix": "docker.io", "location": "registry.example.org/docker", "insecure": False,
+                   "mirror": [{"location": "mirror-a.example.org:5000", "insecure": True},
+                              {"location": "mirror-b.example.org"}]},
+                  {"prefix": "ghcr.io", "blocked": True}]},
+    # containers.conf: nested tables under [engine].
+    {"engine": {"runtime": "crun", "runtimes": {"crun": ["/usr/bin/crun", "/usr/local/bin/crun"]},
+                "helper_binaries_dir": ["/usr/libexec/podman"]},
+     "containers": {"shm_size": "2g"}},
 ]
 
 
@@ -25,8 +37,17 @@ def test_template_roundtrips(ansible, tmp_path, settings):
     vars_file = tmp_path / "vars.json"
     vars_file.write_text(json.dumps({"__podman_toml": settings}))
     res = ansible(["ansible", "localhost", "-c", "local", "-m", "ansible.builtin.template",
-                   "-a", f"src={TEMPLATE} dest={dest}", "-e", f"@{vars_file}"])
+                   "-a", f"src={TEMPLATE} dest={dest}", "-e", f"@{vars_file}"], env=FILTERS)
     assert res.returncode == 0, res.stdout + res.stderr
     text = dest.read_text()
     assert text.startswith("# "), "managed header comes first"
     assert tomllib.loads(text) == settings
+
+
+def test_a_value_toml_cannot_hold_is_refused_by_name(ansible, tmp_path):
+    vars_file = tmp_path / "vars.json"
+    vars_file.write_text(json.dumps({"__podman_toml": {"engine": {"runtime": None}}}))
+    res = ansible(["ansible", "localhost", "-c", "local", "-m", "ansible.builtin.template",
+                   "-a", f"src={TEMPLATE} dest={tmp_path / 'out.conf'}", "-e", f"@{vars_file}"], env=FILTERS)
+    assert res.returncode != 0 and "cannot write these settings as TOML" in res.stdout + res.stderr
+    assert not (tmp_path / "out.conf").exists()

@@ -56,10 +56,20 @@ def test_registries_dropin_rendered(host):
     host.check_output("podman info --format '{{.Host.OCIRuntime.Name}}'")
 
 
+def test_registries_dropin_keeps_mirrors(host):
+    # [[registry]] with its [[registry.mirror]] tables, as podman reads them.
+    registries = json.loads(host.check_output("podman info --format json"))["registries"]
+    reg = registries["registry.facility.test/mlex"]
+    assert [(m["Location"], m["Insecure"]) for m in reg["Mirrors"]] == [("mirror.facility.test:5000/mlex", True)]
+
+
 def test_containers_conf_dropin_is_used(host):
     conf = host.file("/etc/containers/containers.conf.d/50-podman-worker-bundle.conf")
     assert 'cgroup_manager = "cgroupfs"' in conf.content_string
     assert host.check_output("podman info --format '{{.Host.CgroupManager}}'") == "cgroupfs"
+    # A nested table ([engine.runtimes]): the runtime named in it resolves to its path.
+    path = host.check_output("podman --runtime pwb-test info --format '{{.Host.OCIRuntime.Path}}'")
+    assert path in ("/usr/bin/crun", "/usr/bin/runc")
 
 
 def test_a_container_exit_leaves_neighbours_running(host):
