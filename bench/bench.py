@@ -145,7 +145,7 @@ def image_figures():
     on_host("podman rmi -f localhost/prefect-with-podman:latest localhost/prefect-with-podman:previous >/dev/null 2>&1 || true")
     cold, _ = playbook("site.yml", tag)
     nochange, changed = playbook("site.yml", tag)
-    shim, _ = playbook("site.yml", tag, "-e", "prefect_podman_image_shim_socket=/var/run/docker-bench.sock")
+    shim, _ = playbook("site.yml", tag, "-e", "pwb_job_socket=/var/run/docker-bench.sock")
     back, _ = playbook("site.yml", tag)
     RESULTS["image"] = {"cold_s": cold, "no_change_s": nochange, "no_change_changed": changed,
                         "shim_only_s": shim, "revert_s": back}

@@ -109,6 +109,26 @@ def test_hosts_of_one_api_must_agree_on_what_it_holds(ansible, tmp_path, host_va
     assert f"{var} differs between worker hosts of one Prefect API (https://prefect.nsls2.example.org/api)" in out
 
 
+@pytest.mark.parametrize("extra, names", [
+    ({"prefect_registration_podman_image": "localhost/prefect-with-podman:other"},
+     "prefect_registration_podman_image and prefect_podman_image_name:prefect_podman_image_tag must agree"),
+    ({"smoke_job_base_image": "localhost/elsewhere:latest"},
+     "smoke_job_base_image and prefect_podman_image_name:prefect_podman_image_tag must agree"),
+    ({"prefect_podman_image_shim_socket": "/run/docker.sock"},
+     "prefect_registration_job_socket and prefect_podman_image_shim_socket must agree"),
+])
+def test_a_shared_value_set_on_one_role_only_is_refused(ansible, extra, names):
+    code, out = preflight(ansible, "nsls2", "-e", json.dumps(extra))
+    assert code != 0, out[-2000:]
+    assert names in out and "set pwb_" in out
+
+
+def test_the_shared_sources_change_every_role_together(ansible):
+    extra = {"pwb_job_socket": "/run/docker.sock", "pwb_podman_image_tag": "2026.11"}
+    code, out = preflight(ansible, "nsls2", "-e", json.dumps(extra))
+    assert code == 0, out[-3000:]
+
+
 def test_numbers_given_as_key_value_extra_vars_pass(ansible):
     """`-e name=2` hands the roles a string: the cross-field rules must still compare it as a
     number (the first bench run stopped on `-e prefect_worker_services_query_seconds=2`)."""
