@@ -129,6 +129,23 @@ def test_the_shared_sources_change_every_role_together(ansible):
     assert code == 0, out[-3000:]
 
 
+@pytest.mark.parametrize("extra, message", [
+    ({"pwb_prefect_api_auth_string": "admin:s3cret-one", "pwb_prefect_api_key": "s3cret-two"},
+     "pwb_prefect_api_auth_string and pwb_prefect_api_key are both set"),
+    ({"pwb_prefect_api_auth_string": "s3cret-without-user"},
+     'pwb_prefect_api_auth_string: must be "user:password"'),
+    ({"pwb_prefect_api_auth_string": "admin:s3cret\nEXTRA=1"},
+     "pwb_prefect_api_auth_string: contains a control character"),
+    ({"prefect_worker_services_env": {"HTTP_PROXY": "http://proxy:3128\nPREFECT_API_URL=http://evil/api"}},
+     "prefect_worker_services_env.HTTP_PROXY: contains a control character"),
+])
+def test_values_an_environment_file_cannot_hold_are_refused_unseen(ansible, extra, message):
+    code, out = preflight(ansible, "demo", "-e", json.dumps(extra), "-e", "prefect_podman_image_base_archive=/etc/hostname")
+    assert code != 0, out[-2000:]
+    assert message in out
+    assert "s3cret" not in out and "evil" not in out
+
+
 def test_numbers_given_as_key_value_extra_vars_pass(ansible):
     """`-e name=2` hands the roles a string: the cross-field rules must still compare it as a
     number (the first bench run stopped on `-e prefect_worker_services_query_seconds=2`)."""

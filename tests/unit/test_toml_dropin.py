@@ -8,8 +8,6 @@ import pytest
 from conftest import ROOT
 
 TEMPLATE = ROOT / "roles/podman/templates/toml_dropin.j2"
-# The role's filter (to_toml), as a play that runs the role finds it.
-FILTERS = {"ANSIBLE_FILTER_PLUGINS": str(ROOT / "roles/podman/filter_plugins")}
 
 CASES = [
     {"engine": {"runtime": "crun", "service_timeout": 0}},
@@ -37,7 +35,7 @@ def test_template_roundtrips(ansible, tmp_path, settings):
     vars_file = tmp_path / "vars.json"
     vars_file.write_text(json.dumps({"__podman_toml": settings}))
     res = ansible(["ansible", "localhost", "-c", "local", "-m", "ansible.builtin.template",
-                   "-a", f"src={TEMPLATE} dest={dest}", "-e", f"@{vars_file}"], env=FILTERS)
+                   "-a", f"src={TEMPLATE} dest={dest}", "-e", f"@{vars_file}"])
     assert res.returncode == 0, res.stdout + res.stderr
     text = dest.read_text()
     assert text.startswith("# "), "managed header comes first"
@@ -48,6 +46,6 @@ def test_a_value_toml_cannot_hold_is_refused_by_name(ansible, tmp_path):
     vars_file = tmp_path / "vars.json"
     vars_file.write_text(json.dumps({"__podman_toml": {"engine": {"runtime": None}}}))
     res = ansible(["ansible", "localhost", "-c", "local", "-m", "ansible.builtin.template",
-                   "-a", f"src={TEMPLATE} dest={tmp_path / 'out.conf'}", "-e", f"@{vars_file}"], env=FILTERS)
+                   "-a", f"src={TEMPLATE} dest={tmp_path / 'out.conf'}", "-e", f"@{vars_file}"])
     assert res.returncode != 0 and "cannot write these settings as TOML" in res.stdout + res.stderr
     assert not (tmp_path / "out.conf").exists()

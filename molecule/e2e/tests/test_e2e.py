@@ -1,4 +1,5 @@
 """Verify the whole bundle on one host (molecule scenario `e2e`, demo inventory)."""
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -6,7 +7,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "tests"))
-from pwb_testlib import api, children, deployment, smoke_output, submit_smoke_job, wait_final  # noqa: E402
+from pwb_testlib import api, children, deployment, run_playbook, smoke_output, submit_smoke_job, wait_final  # noqa: E402
 
 WORKERS = {"podman_pool": ("docker", 8082), "parent_pool": ("process", 8083)}
 
@@ -78,6 +79,24 @@ def test_worker_env_file_is_private(host):
     env = host.file("/etc/prefect-worker/worker.env")
     assert env.user == "root" and env.mode == 0o600
     assert "PREFECT_API_URL=http://127.0.0.1:4200/api" in env.content_string
+
+
+def test_env_file_values_reach_the_service_as_written_in_the_inventory(host):
+    """systemd drops an unquoted backslash and strips trailing blanks: a password
+    with them would reach the workers changed (401 in a restart loop)."""
+    odd = {"prefect_worker_services_api_auth_string": 'admin:pa\\ss "q" $HOME `id` end ',
+           "prefect_worker_services_api_url": "http://127.0.0.1:4200/api",
+           "prefect_worker_services_env": {"PWB_PLAIN": "/opt/x", "PWB_ODD": "a\\b  c#d 'e'"}}
+    code, out, _ = run_playbook("molecule/e2e/env_file.yml", "-e", json.dumps(odd))
+    assert code == 0, out[-2000:]
+    try:
+        read = host.check_output("systemd-run --quiet --wait --pipe -p EnvironmentFile=/root/pwb-env-test.env /usr/bin/env")
+    finally:
+        host.run("rm -f /root/pwb-env-test.env")
+    env = dict(line.split("=", 1) for line in read.splitlines() if "=" in line)
+    assert env["PREFECT_API_AUTH_STRING"] == odd["prefect_worker_services_api_auth_string"]
+    assert env["PWB_ODD"] == odd["prefect_worker_services_env"]["PWB_ODD"] and env["PWB_PLAIN"] == "/opt/x"
+    assert env["PREFECT_API_URL"] == "http://127.0.0.1:4200/api"
 
 
 def test_socket_group_lets_only_the_worker_user_in(host):

@@ -1,5 +1,6 @@
 """Rootless end to end (molecule scenario `rootless`): the demo stack with
 pwb_podman_rootless, so no job container is root on the host."""
+import base64
 import json
 import sys
 import time
@@ -89,9 +90,9 @@ def test_prune_timer_reaches_the_users_podman(host):
 
 def test_worker_secret_reaches_only_the_private_env_file(host):
     """Give the workers an API auth string (the demo server ignores it). With --diff
-    and -v the play never shows it, and on the host only the 0600 worker.env holds
-    it: not the deployment files, the worker user's home, the work dir or the journal.
-    Last: it restarts the workers."""
+    and -v the play never shows it, and on the host only the 0600 worker.env and the
+    registration's 0600 Prefect profile hold it: not the deployment files, the
+    worker user's home, the work dir or the journal. Last: it restarts the workers."""
     secret = f"pwb-worker:rotated-{int(time.time())}"
     token = secret.split(":")[1]
     code, out, _ = run_playbook("site.yml", "--tags", "registration,workers", "--diff", "-v",
@@ -102,6 +103,12 @@ def test_worker_secret_reaches_only_the_private_env_file(host):
     holders = host.check_output(
         f"grep -rlsF -D skip --exclude-dir=containers {token} /etc /opt /run /tmp /var/tmp"
         " /var/lib/prefect-worker /var/lib/mlex-worker /srv || true").split()
-    assert holders == ["/etc/prefect-worker/worker.env"], holders
-    assert host.file("/etc/prefect-worker/worker.env").mode == 0o600
-    assert host.run(f"journalctl --no-pager -u 'prefect-worker@*' | grep -F {token}").rc == 1
+    private = ["/etc/prefect-worker/deployments/profiles.toml", "/etc/prefect-worker/worker.env"]
+    assert sorted(holders) == private, holders
+    for path in private:
+        assert (host.file(path).user, host.file(path).mode) == ("root", 0o600), path
+    # The whole journal, plain and as basic auth's base64 (the modules' own log lines
+    # of the API calls are there).
+    b64 = base64.b64encode(secret.encode()).decode()
+    journal = host.run(f"journalctl --no-pager | grep -c -F -e {token} -e {b64}")
+    assert journal.stdout.strip() == "0", "the journal holds the worker secret"
