@@ -29,9 +29,11 @@ options:
     description: Maximum concurrent flow runs of the pool; omit for no limit.
     type: int
   paused:
-    description: Whether the pool is paused (no new runs are handed to workers).
+    description:
+      - Whether the pool is paused (no new runs are handed to workers).
+      - Omitted, an existing pool keeps its state (an operator's pause during an
+        incident survives a converge) and a new pool starts unpaused.
     type: bool
-    default: false
   base_job_template:
     description:
       - Base job template. When omitted, a new pool gets this module's caller's default
@@ -122,8 +124,11 @@ def fail_api(module, what, status, body):
 
 
 def wanted_state(params, current):
-    want = {"type": params["type"], "concurrency_limit": params["concurrency_limit"],
-            "is_paused": params["paused"]}
+    paused = params["paused"]
+    if paused is None:  # keep what the pool has; a new (or recreated) pool runs
+        same_pool = current is not None and current.get("type") == params["type"]
+        paused = bool(current.get("is_paused")) if same_pool else False
+    want = {"type": params["type"], "concurrency_limit": params["concurrency_limit"], "is_paused": paused}
     if params["base_job_template"] is not None or current is None:
         want["base_job_template"] = params["base_job_template"] or {}
     return want
@@ -136,7 +141,7 @@ def main():
             name=dict(type="str", required=True),
             type=dict(type="str", default="process"),
             concurrency_limit=dict(type="int"),
-            paused=dict(type="bool", default=False),
+            paused=dict(type="bool"),
             base_job_template=dict(type="dict"),
             replace_on_type_change=dict(type="bool", default=False),
             state=dict(type="str", choices=["present", "absent"], default="present"),

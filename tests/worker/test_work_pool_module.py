@@ -102,6 +102,25 @@ def test_update_limit_and_pause(pool):
     assert not r["changed"]
 
 
+def test_an_operators_pause_survives_a_converge_that_does_not_name_it(pool):
+    r, _ = pool(type="process", concurrency_limit=2)
+    assert r["pool"]["is_paused"] is False
+    # The operator pauses the pool during an incident (the API, not the inventory).
+    import httpx
+    assert httpx.patch(f"{pool.api}/work_pools/{pool.name}", json={"is_paused": True}).status_code == 204
+    r, _ = pool(type="process", concurrency_limit=2)
+    assert not r["changed"] and api_pool(pool.api, pool.name)["is_paused"] is True
+    # The inventory may still say so explicitly.
+    r, _ = pool(type="process", concurrency_limit=2, paused=False)
+    assert r["changed"] and api_pool(pool.api, pool.name)["is_paused"] is False
+
+
+def test_a_pool_replaced_for_a_new_type_starts_unpaused(pool):
+    pool(type="docker", paused=True)
+    r, _ = pool(type="process", replace_on_type_change=True)
+    assert r["changed"] and api_pool(pool.api, pool.name)["is_paused"] is False
+
+
 def test_type_change_fails_unless_replacing(pool, tmp_path):
     pool(type="docker")
     with pytest.raises(AssertionError, match="has type docker, not process"):

@@ -5,6 +5,7 @@ e2e tests left converged in docker mode, so no second converge of the whole stac
 The tests run in file order and build on each other; the last rolls forward, so the
 host ends as site.yml left it."""
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "tests"))
@@ -43,9 +44,26 @@ def test_converged_in_docker_mode_and_its_smoke_job_ran(host):
     job_through(host, "Docker flow")
 
 
+def running_child(host, parent_id, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        kids = children(host, parent_id)
+        if kids and kids[0]["state_type"] == "RUNNING":
+            return kids[0]
+        time.sleep(2)
+    raise AssertionError(f"no running child of {parent_id} after {timeout} s")
+
+
 def test_rollback_with_a_job_in_flight_loses_nothing(host):
     # A 90 s job: still running when the rollback reaches the pool (about a minute in).
     parent = submit_smoke_job(host, sleep_s=90)
+    # First a drain that gives up at once: it fails saying why and leaves the pool as
+    # it found it (running, not paused: a converge keeps a pool's pause state).
+    running_child(host, parent["id"])
+    code, out, _ = run_playbook("rollback.yml", "--tags", "registration", "-e", "prefect_registration_drain_timeout=5")
+    assert code != 0 and "still in flight after 5 s" in out, out[-3000:]
+    pool = api(host, "GET", "/work_pools/podman_pool")
+    assert (pool["type"], pool["is_paused"]) == ("docker", False)
     code, out, seconds = run_playbook("rollback.yml")
     FIGURES["rollback_s"] = seconds
     assert code == 0, out[-3000:]
