@@ -59,6 +59,13 @@ options:
     description: Seconds per HTTP request.
     type: int
     default: 30
+  retries:
+    description:
+      - Extra attempts of a request the server answers 502, 503 or 504 (Prefect answers
+        503 when its database is busy, e.g. SQLite under a running flow), 2, 4, 8 ... s
+        apart. Other errors are not retried.
+    type: int
+    default: 4
 author: podman-worker-bundle
 """
 
@@ -81,12 +88,14 @@ pool:
 
 import base64
 import json
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.six.moves.urllib.error import HTTPError
 from ansible.module_utils.urls import open_url
 
 COMPARED = ("type", "concurrency_limit", "is_paused", "base_job_template")
+TRANSIENT = (502, 503, 504)
 
 
 class PrefectApi:
@@ -94,6 +103,7 @@ class PrefectApi:
         p = module.params
         self.url = p["api_url"].rstrip("/")
         self.timeout = p["timeout"]
+        self.retries = p["retries"]
         self.headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if p["auth_string"]:
             token = base64.b64encode(p["auth_string"].encode()).decode()
@@ -102,15 +112,23 @@ class PrefectApi:
             self.headers["Authorization"] = "Bearer " + p["api_key"]
 
     def call(self, method, path, body=None):
-        """(status, decoded JSON or None); HTTP errors are returned, not raised."""
+        """(status, decoded JSON or None); HTTP errors are returned, not raised.
+        A transient answer (TRANSIENT) is retried: the server did not apply the request."""
         data = json.dumps(body).encode() if body is not None else None
+        for attempt in range(self.retries + 1):
+            try:
+                resp = open_url(self.url + path, method=method, data=data, headers=self.headers,
+                                timeout=self.timeout, follow_redirects="safe")
+                status, text = resp.getcode(), resp.read()
+            except HTTPError as err:
+                status, text = err.code, err.read()
+            if status not in TRANSIENT or attempt == self.retries:
+                break
+            time.sleep(2 ** (attempt + 1))
         try:
-            resp = open_url(self.url + path, method=method, data=data, headers=self.headers,
-                            timeout=self.timeout, follow_redirects="safe")
-            status, text = resp.getcode(), resp.read()
-        except HTTPError as err:
-            status, text = err.code, err.read()
-        return status, (json.loads(text) if text else None)
+            return status, (json.loads(text) if text else None)
+        except ValueError:  # e.g. a proxy's HTML error page
+            return status, text.decode(errors="replace")
 
 
 def fail_api(module, what, status, body):
@@ -148,6 +166,7 @@ def main():
             auth_string=dict(type="str", no_log=True),
             api_key=dict(type="str", no_log=True),
             timeout=dict(type="int", default=30),
+            retries=dict(type="int", default=4),
         ),
         mutually_exclusive=[("auth_string", "api_key")],
         supports_check_mode=True,

@@ -55,8 +55,9 @@ def running_child(host, parent_id, timeout=120):
 
 
 def test_rollback_with_a_job_in_flight_loses_nothing(host):
-    # A 90 s job: still running when the rollback reaches the pool (about a minute in).
-    parent = submit_smoke_job(host, sleep_s=90)
+    # A 150 s job: still running when a registration-only run reaches the drain
+    # (under a minute) and likely when the full rollback does (about a minute more).
+    parent = submit_smoke_job(host, sleep_s=150)
     # First a drain that gives up at once: it fails saying why and leaves the pool as
     # it found it (running, not paused: a converge keeps a pool's pause state).
     running_child(host, parent["id"])
