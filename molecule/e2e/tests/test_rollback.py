@@ -5,13 +5,12 @@ e2e tests left converged in docker mode, so no second converge of the whole stac
 The tests run in file order and build on each other; the last rolls forward, so the
 host ends as site.yml left it."""
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "tests"))
 from pwb_testlib import (  # noqa: E402
-    api, children, deployment, facility_job, recap_changed, run_playbook, smoke_output, submit_smoke_job,
-    use_worker_code, wait_final)
+    api, children, deployment, facility_job, recap_changed, run_playbook, running_child, smoke_output,
+    submit_smoke_job, use_worker_code, wait_final)
 
 FIGURES = {}
 
@@ -42,16 +41,6 @@ def assert_mode(host, mode):
 def test_converged_in_docker_mode_and_its_smoke_job_ran(host):
     assert_mode(host, "docker")
     job_through(host, "Docker flow")
-
-
-def running_child(host, parent_id, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        kids = children(host, parent_id)
-        if kids and kids[0]["state_type"] == "RUNNING":
-            return kids[0]
-        time.sleep(2)
-    raise AssertionError(f"no running child of {parent_id} after {timeout} s")
 
 
 def test_rollback_with_a_job_in_flight_loses_nothing(host):

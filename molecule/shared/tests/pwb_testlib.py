@@ -56,6 +56,17 @@ def children(host, run_id):
     return api(host, "POST", "/flow_runs/filter", {"flow_runs": {"parent_flow_run_id": {"any_": [run_id]}}})
 
 
+def running_child(host, run_id, timeout=120):
+    """The first child run of run_id once it is RUNNING (a job in flight)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        kids = children(host, run_id)
+        if kids and kids[0]["state_type"] == "RUNNING":
+            return kids[0]
+        time.sleep(2)
+    raise AssertionError(f"no running child of {run_id} after {timeout} s")
+
+
 def smoke_output(host, child_id):
     return json.loads(host.file(f"{SMOKE_OUT}/{child_id}.json").content_string)
 
