@@ -26,7 +26,7 @@ PLAYBOOKS := $(wildcard playbooks/*.yml)
 # with TLS inspection): the controller pip's own, else the system bundle.
 export PWB_EXTRA_CA_BUNDLE ?= $(or $(PIP_CERT),$(REQUESTS_CA_BUNDLE),$(wildcard /etc/ssl/certs/ca-certificates.crt))
 
-.PHONY: help venv testbed lint syntax unit worker molecule molecule-extra test demo demo-destroy bench lock clean
+.PHONY: help venv testbed lint syntax unit worker molecule molecule-extra test demo demo-destroy status bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -62,7 +62,7 @@ syntax: venv ## ansible-playbook --syntax-check of every playbook
 unit: venv ## pytest unit tests (no containers)
 	pytest -q tests/unit
 
-worker: venv $(WORKER_VENV)/.installed testbed ## Reference worker flows (real podman) and library/ modules (real Prefect)
+worker: venv $(WORKER_VENV)/.installed testbed ## Reference worker flows (real podman) and the prefect_* modules (real Prefect)
 	$(WORKER_VENV)/bin/pytest -q -p no:cacheprovider tests/worker
 
 molecule: venv testbed ## Every Molecule run in MOLECULE_RUNS (scenario:platform; | between lanes)
@@ -88,6 +88,10 @@ demo: venv ## Converge the demo inventory (a local systemd container) with site.
 	ansible-playbook playbooks/demo-host.yml
 	ansible-playbook -i inventories/demo playbooks/site.yml
 	@echo "Demo host pwb-demo converged. Prefect UI: http://127.0.0.1:4200"
+
+INVENTORY ?= inventories/demo
+status: venv ## What is deployed, per host and Prefect API; reads only (INVENTORY=inventories/<facility>)
+	ansible-playbook -i $(INVENTORY) playbooks/status.yml
 
 # make bench plots with matplotlib, kept out of the tools lock.
 BENCH_VENV := .venv-bench

@@ -1,4 +1,5 @@
-"""roles/prefect_registration's drift filter decides when `prefect deploy` runs."""
+"""roles/prefect_registration's drift filter decides when `prefect deploy` runs (input:
+prefect_deployment_info's `deployments`, each entry plus the API's deployment or None)."""
 from conftest import load_plugin
 
 drift = load_plugin("roles/prefect_registration/filter_plugins/deployment_drift.py")
@@ -16,7 +17,7 @@ ENTRY = {
 def remote(**changes):
     body = {k: v for k, v in ENTRY.items() if k not in ("file", "flow", "name")}
     body.update(id="x", name="launch_podman", created="2026-01-01T00:00:00Z", **changes)
-    return {"item": ENTRY, "status": 200, "json": body}
+    return dict(ENTRY, deployment=body)
 
 
 def test_identical_deployment_is_left_alone():
@@ -24,7 +25,7 @@ def test_identical_deployment_is_left_alone():
 
 
 def test_missing_deployment_is_deployed():
-    [stale] = drift.deployment_drift([{"item": ENTRY, "status": 404, "json": {"detail": "not found"}}])
+    [stale] = drift.deployment_drift([dict(ENTRY, deployment=None)])
     assert stale["reasons"] == ["missing"] and stale["name"] == "launch_podman"
 
 
@@ -40,7 +41,5 @@ def test_volume_order_counts():
 
 
 def test_empty_and_null_descriptions_are_equal():
-    entry = dict(ENTRY, description="")
-    result = remote(description=None)
-    result["item"] = entry
+    result = dict(remote(description=None), description="")
     assert drift.deployment_drift([result]) == []

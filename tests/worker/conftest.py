@@ -5,6 +5,7 @@ requirements/worker-test.txt. Containers run for real through podman.
 """
 
 import atexit
+import json
 import os
 import shutil
 import subprocess
@@ -59,3 +60,48 @@ def clean_env(monkeypatch):
     for name in ("CONTAINER_WORK_DIR", "PREFECT_WORK_DIR", "MLEX_CONFIG", "MLEX_CONTAINER_CLI"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
+
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOK_BIN = ROOT / ".venv" / "bin" / "ansible-playbook"
+
+# A base job template holds Prefect's own {{ placeholders }}: like the role, the
+# play reads it as data (from a file), so Ansible does not template it.
+MODULE_PLAY = """
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - {module}: {args}
+      register: r
+      vars:
+        template_file: {template_file}
+    - ansible.builtin.copy:
+        content: "{{{{ r | to_json }}}}"
+        dest: {out}
+      check_mode: false
+      diff: false
+"""
+
+
+def run_module(tmp_path, module, args, *flags, expect_ok=True):
+    """Run one of the bundle's modules (plugins/modules) in a play, as the roles do:
+    (its result, the play's output). A failed play raises AssertionError with the
+    output, unless expect_ok is False."""
+    if not PLAYBOOK_BIN.exists():
+        pytest.fail("the tools venv is missing: run `make venv` (make worker depends on it)")
+    args = dict(args)
+    template_file = tmp_path / "template.json"
+    if "base_job_template" in args:
+        template_file.write_text(json.dumps(args.pop("base_job_template")))
+        args["base_job_template"] = "{{ lookup('ansible.builtin.file', template_file) | from_json }}"
+    out = tmp_path / "result.json"
+    out.unlink(missing_ok=True)
+    play = tmp_path / "play.yml"
+    play.write_text(MODULE_PLAY.format(module=module, args=json.dumps(args), out=out, template_file=template_file))
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+    res = subprocess.run([str(PLAYBOOK_BIN), str(play), *flags], cwd=ROOT, env=env,
+                         capture_output=True, text=True)
+    if expect_ok:
+        assert res.returncode == 0, res.stdout + res.stderr
+    return (json.loads(out.read_text()) if out.exists() else None), res.stdout + res.stderr

@@ -1,38 +1,12 @@
-"""library/prefect_work_pool.py against a real Prefect server (the test harness):
+"""plugins/modules/prefect_work_pool.py against a real Prefect server (the test harness):
 create, no-op, update, check mode, diff, type change, pause, absent."""
-import json
-import os
-import subprocess
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-PLAYBOOK_BIN = ROOT / ".venv" / "bin" / "ansible-playbook"
-
-# A base job template holds Prefect's own {{ placeholders }}: like the role, the
-# play reads it as data (from a file), so Ansible does not template it.
-PLAY = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - prefect_work_pool: {args}
-      register: r
-      vars:
-        template_file: {template_file}
-    - ansible.builtin.copy:
-        content: "{{{{ r | to_json }}}}"
-        dest: {out}
-      check_mode: false
-      diff: false
-"""
+from conftest import run_module
 
 
 @pytest.fixture
 def pool(prefect_harness, tmp_path):
-    if not PLAYBOOK_BIN.exists():
-        pytest.fail("the tools venv is missing: run `make venv` (make worker depends on it)")
     from prefect.settings import PREFECT_API_URL
 
     api = PREFECT_API_URL.value()
@@ -40,18 +14,8 @@ def pool(prefect_harness, tmp_path):
 
     def run(*flags, **args):
         args = {"api_url": api, "name": name, **args}
-        template_file = tmp_path / "template.json"
-        if "base_job_template" in args:
-            template_file.write_text(json.dumps(args.pop("base_job_template")))
-            args["base_job_template"] = "{{ lookup('ansible.builtin.file', template_file) | from_json }}"
-        out = tmp_path / "result.json"
-        play = tmp_path / "play.yml"
-        play.write_text(PLAY.format(args=json.dumps(args), out=out, template_file=template_file))
-        env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
-        res = subprocess.run([str(PLAYBOOK_BIN), str(play), *flags], cwd=ROOT, env=env,
-                             capture_output=True, text=True)
-        assert res.returncode == 0, res.stdout + res.stderr
-        return json.loads(out.read_text()), res.stdout
+        result, stdout = run_module(tmp_path, "prefect_work_pool", args, *flags)
+        return result, stdout
 
     run.api = api
     run.name = name

@@ -7,7 +7,8 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "tests"))
-from pwb_testlib import api, children, deployment, run_playbook, smoke_output, submit_smoke_job, wait_final  # noqa: E402
+from pwb_testlib import (  # noqa: E402
+    api, children, deployment, recap_changed, run_playbook, smoke_output, submit_smoke_job, wait_final)
 
 WORKERS = {"podman_pool": ("docker", 8082), "parent_pool": ("process", 8083)}
 
@@ -148,3 +149,35 @@ def test_prune_timer_removes_only_old_flow_run_containers(host):
     after = host.check_output("podman ps -a -q --filter label=io.prefect.flow-run-id | wc -l")
     # All were created within the last hour: the 1h filter keeps them.
     assert int(before) >= 1 and after == before
+
+
+def test_status_reports_host_and_api_and_changes_nothing(host):
+    """make status: what an operator sees, read from the host and the API. A paused
+    pool with a queued run shows both; --check proves it only reads."""
+    pool = "parent_pool"
+    api(host, "PATCH", f"/work_pools/{pool}", {"is_paused": True})
+    queued = submit_smoke_job(host)
+    try:
+        code, out, seconds = run_playbook("status.yml", "--check")
+    finally:
+        api(host, "POST", f"/flow_runs/{queued['id']}/set_state",
+            {"state": {"type": "CANCELLED", "message": "status test"}, "force": True})
+        api(host, "PATCH", f"/work_pools/{pool}", {"is_paused": False})
+    assert code == 0, out[-3000:]
+    assert recap_changed(out) == 0
+    digest = json.loads(host.check_output("podman image inspect localhost/prefect-with-podman:latest"))[0]["Digest"]
+    version = deployment(host, "Docker flow", "launch_podman")["version"]
+    for line in (
+        "podman: podman version",
+        "socket /run/podman/podman.sock: answers",
+        f"image localhost/prefect-with-podman:latest: digest {digest}, Prefect 3.4.2",
+        "worker podman_pool: active/running, restarts ",
+        "health ok (127.0.0.1:8082)",
+        "Prefect API http://127.0.0.1:4200/api: server 3.4.2",
+        "pool podman_pool: type docker, limit 4, taking runs",
+        f"pool {pool}: type process, limit 4, PAUSED",
+        f"deployment Docker flow/launch_podman: pool podman_pool, version {version}",
+        "runs not yet final: SCHEDULED 1",
+    ):
+        assert line in out, f"{line!r} not in the report:\n{out[-4000:]}"
+    print(f"status.yml --check: {seconds:.1f} s")

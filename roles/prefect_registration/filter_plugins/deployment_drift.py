@@ -1,7 +1,7 @@
 """Filter: which deployments `prefect deploy` must (re)register.
 
 `prefect deploy` always says "created", so the role reads each deployment back
-(GET /api/deployments/name/{flow}/{name}) and compares the fields deploy stores.
+(module prefect_deployment_info) and compares the fields deploy stores.
 """
 
 from __future__ import annotations
@@ -18,19 +18,20 @@ COMPARED_FIELDS = (
 )
 
 
-def deployment_drift(results):
-    """From a looped uri result list (item = entry), the entries to deploy.
+def deployment_drift(found):
+    """From prefect_deployment_info's `deployments` (each entry plus `deployment`, the
+    API's or None), the entries to deploy.
 
     Each returned dict is the entry plus `reasons`: "missing" or the names of the
     fields whose stored value differs.
     """
     stale = []
-    for result in results:
-        entry = dict(result["item"])
-        if result.get("status") != 200:
+    for result in found:
+        entry = dict(result)
+        remote = entry.pop("deployment", None)
+        if remote is None:
             stale.append(dict(entry, reasons=["missing"]))
             continue
-        remote = result.get("json") or {}
         reasons = [f for f in COMPARED_FIELDS if _norm(remote.get(f)) != _norm(entry.get(f))]
         if reasons:
             stale.append(dict(entry, reasons=reasons))
