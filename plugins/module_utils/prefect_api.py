@@ -59,6 +59,22 @@ def explain(body):
     return body.get("detail") or "; ".join(messages) or body.get("exception_message") or body
 
 
+def owner_mark(owner):
+    """The line a managed object's description carries: on a shared API, the bundle
+    changes only what it made (or was told to adopt)."""
+    return "managed-by: " + owner
+
+
+def is_owned(description, owner):
+    return owner_mark(owner) in (description or "").splitlines()
+
+
+def with_owner_mark(description, owner):
+    """description with the owner's mark as its last line (once)."""
+    lines = [line for line in (description or "").splitlines() if line != owner_mark(owner)]
+    return "\n".join(lines + [owner_mark(owner)])
+
+
 def path(*parts):
     """An API path from raw parts, each URL-encoded (a name may hold '/', ' ', '%')."""
     return "".join("/" + quote(str(p), safe="") for p in parts)

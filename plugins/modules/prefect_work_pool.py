@@ -37,7 +37,21 @@ options:
         existing pool's template is left alone.
     type: dict
   replace_on_type_change:
-    description: Delete and recreate an existing pool whose type differs, instead of failing.
+    description:
+      - Delete and recreate an existing pool whose type differs, instead of failing.
+      - If the create then fails, the pool is restored as it was and the module fails.
+    type: bool
+    default: false
+  managed_by:
+    description:
+      - >-
+        Owner of the pool on a shared API. A new pool gets the line C(managed-by: <owner>)
+        in its description; an existing pool without it belongs to someone else and is
+        not changed, paused, replaced or deleted unless I(adopt) is set.
+      - Omitted, any pool of the name is managed (a single-user API).
+    type: str
+  adopt:
+    description: Take over an existing pool without the I(managed_by) mark (the mark is added).
     type: bool
     default: false
   state:
@@ -67,9 +81,12 @@ pool:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.prefect_api import PrefectApiError, api_argument_spec, path, run
+from ansible.module_utils.prefect_api import (
+    PrefectApiError, api_argument_spec, is_owned, path, run, with_owner_mark)
 
-COMPARED = ("type", "concurrency_limit", "is_paused", "base_job_template")
+COMPARED = ("type", "description", "concurrency_limit", "is_paused", "base_job_template")
+# What a recreated pool must get back when its replacement cannot be created.
+RESTORED = ("name", "type", "description", "concurrency_limit", "is_paused", "base_job_template")
 
 
 def wanted_state(params, current):
@@ -78,6 +95,8 @@ def wanted_state(params, current):
         same_pool = current is not None and current.get("type") == params["type"]
         paused = bool(current.get("is_paused")) if same_pool else False
     want = {"type": params["type"], "concurrency_limit": params["concurrency_limit"], "is_paused": paused}
+    if params["managed_by"]:
+        want["description"] = with_owner_mark((current or {}).get("description"), params["managed_by"])
     if params["base_job_template"] is not None or current is None:
         want["base_job_template"] = params["base_job_template"] or {}
     return want
@@ -92,6 +111,12 @@ def work_pool(module, api):
 
     before = {k: current.get(k) for k in COMPARED} if current else {}
     result = dict(changed=False, pool=current or {})
+    owner = p["managed_by"]
+    if current is not None and owner and not p["adopt"] and not is_owned(current.get("description"), owner):
+        raise PrefectApiError(
+            "work pool %s exists and is not managed by %s (no 'managed-by: %s' line in its description): "
+            "it may be another team's, so it is left as it is. Pick another pool name, or set adopt to "
+            "take it over." % (p["name"], owner, owner))
 
     if p["state"] == "absent":
         if current is not None:
@@ -123,7 +148,14 @@ def work_pool(module, api):
     if recreate:
         api.expect("DELETE", pool_path, ok=(200, 204))
     if current is None or recreate:
-        api.expect("POST", "/work_pools/", ok=(201,), body=dict(name=p["name"], **want))
+        try:
+            api.expect("POST", "/work_pools/", ok=(201,), body=dict(name=p["name"], **want))
+        except PrefectApiError as err:
+            if recreate:  # never leave the API without the pool
+                api.expect("POST", "/work_pools/", ok=(201,), body={k: current.get(k) for k in RESTORED})
+                raise PrefectApiError("%s; work pool %s was restored as it was (type %s)"
+                                      % (err, p["name"], current.get("type")), err.status, err.body)
+            raise
     else:
         api.expect("PATCH", pool_path, ok=(204,), body=changes)
     result["pool"] = api.expect("GET", pool_path)[1]
@@ -139,6 +171,8 @@ def main():
             paused=dict(type="bool"),
             base_job_template=dict(type="dict"),
             replace_on_type_change=dict(type="bool", default=False),
+            managed_by=dict(type="str"),
+            adopt=dict(type="bool", default=False),
             state=dict(type="str", choices=["present", "absent"], default="present"),
         ),
         supports_check_mode=True,

@@ -15,6 +15,9 @@ options:
     type: list
     elements: str
     required: true
+  managed_by:
+    description: Owner whose C(managed-by) mark the pools' descriptions are checked for (see M(prefect_work_pool)).
+    type: str
 extends_documentation_fragment: [prefect_api]
 author: podman-worker-bundle
 """
@@ -33,6 +36,11 @@ pools:
   type: list
   elements: dict
   returned: always
+unmanaged:
+  description: The names of pools that exist without the I(managed_by) mark (empty without I(managed_by)).
+  type: list
+  elements: str
+  returned: always
 missing:
   description: The names with no pool.
   type: list
@@ -41,7 +49,7 @@ missing:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.prefect_api import api_argument_spec, path, run
+from ansible.module_utils.prefect_api import api_argument_spec, is_owned, path, run
 
 
 def read_pools(module, api):
@@ -52,11 +60,14 @@ def read_pools(module, api):
             missing.append(name)
         else:
             pools.append(pool)
-    return dict(changed=False, pools=pools, missing=missing)
+    owner = module.params["managed_by"]
+    unmanaged = [p["name"] for p in pools if owner and not is_owned(p.get("description"), owner)]
+    return dict(changed=False, pools=pools, missing=missing, unmanaged=unmanaged)
 
 
 def main():
-    module = AnsibleModule(argument_spec=api_argument_spec(names=dict(type="list", elements="str", required=True)),
+    module = AnsibleModule(argument_spec=api_argument_spec(names=dict(type="list", elements="str", required=True),
+                                                           managed_by=dict(type="str")),
                            supports_check_mode=True)
     run(module, lambda api: read_pools(module, api))
 

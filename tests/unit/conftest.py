@@ -18,6 +18,17 @@ def load_plugin(relpath):
     return module
 
 
+def nsls2_with_host_vars(tmp_path, host, text):
+    """The nsls2 inventory plus one host_vars file (text) for host, in tmp_path."""
+    inv = tmp_path / "nsls2"
+    inv.mkdir()
+    (inv / "hosts.yml").symlink_to(ROOT / "inventories/nsls2/hosts.yml")
+    (inv / "group_vars").symlink_to(ROOT / "inventories/nsls2/group_vars")
+    (inv / "host_vars").mkdir()
+    (inv / "host_vars" / f"{host}.yml").write_text(text)
+    return inv
+
+
 def run(cmd, **kw):
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
     env.update(kw.pop("env", {}))

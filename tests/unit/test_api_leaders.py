@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, nsls2_with_host_vars
 
 PLAY = """
 - hosts: podman_workers
@@ -48,3 +48,15 @@ def test_a_limited_run_leads_with_what_it_has(ansible, tmp_path, limit, hosts):
     got = leaders(ansible, tmp_path, "--limit", limit)
     assert sorted(got) == hosts
     assert {g["leader"] for g in got.values()} == {hosts[0]}
+
+
+def test_one_api_spelled_two_ways_has_one_leader(ansible, tmp_path):
+    inv = nsls2_with_host_vars(tmp_path, PROD[1], "pwb_prefect_api_url: https://Prefect.NSLS2.example.org.:443/api\n")
+    (tmp_path / "play.yml").write_text(PLAY % {"root": ROOT})
+    res = ansible(["ansible-playbook", "-i", str(inv), str(tmp_path / "play.yml")],
+                  env={"ANSIBLE_CALLBACK_RESULT_FORMAT": "json"})
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    found = [json.loads(line.split('"PWB ', 1)[1].rsplit('"', 1)[0].encode().decode("unicode_escape"))
+             for line in res.stdout.splitlines() if '"PWB ' in line]
+    got = {f["host"]: f for f in found}
+    assert got[PROD[1]]["leader"] == PROD[0] and got[PROD[1]]["api_hosts"] == PROD == got[PROD[1]]["smoke_hosts"]

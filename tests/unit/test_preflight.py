@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, nsls2_with_host_vars
 
 FACILITIES = sorted(p.name for p in (ROOT / "inventories").iterdir() if p.is_dir())
 
@@ -36,12 +36,7 @@ def test_every_worker_role_is_checked(ansible):
 
 def test_mixed_worker_modes_on_one_api_are_refused(ansible, tmp_path):
     """Pools are shared through the API: one host rolled back alone would fight the others."""
-    inv = tmp_path / "nsls2"
-    inv.mkdir()
-    (inv / "hosts.yml").symlink_to(ROOT / "inventories/nsls2/hosts.yml")
-    (inv / "group_vars").symlink_to(ROOT / "inventories/nsls2/group_vars")
-    (inv / "host_vars").mkdir()
-    (inv / "host_vars/nsls2-worker-01.example.org.yml").write_text("pwb_worker_mode: process\n")
+    inv = nsls2_with_host_vars(tmp_path, "nsls2-worker-01.example.org", "pwb_worker_mode: process\n")
     res = ansible(["ansible-playbook", "-i", str(inv), "playbooks/preflight.yml"])
     out = res.stdout + res.stderr
     assert res.returncode != 0, out[-2000:]
@@ -157,3 +152,26 @@ def test_numbers_given_as_key_value_extra_vars_pass(ansible):
     code, out = preflight(ansible, "nsls2", *extra)
     assert code == 0, out[-3000:]
     assert "failed=0" in out
+
+
+def test_one_api_spelled_another_way_is_still_one_api(ansible, tmp_path):
+    """The same API as https://PREFECT...:443/api must not let one host roll back alone."""
+    inv = nsls2_with_host_vars(tmp_path, "nsls2-worker-02.example.org",
+                               "pwb_prefect_api_url: https://PREFECT.nsls2.example.org.:443/api\n"
+                               "pwb_worker_mode: process\n")
+    res = ansible(["ansible-playbook", "-i", str(inv), "playbooks/preflight.yml"])
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out[-2000:]
+    assert "pwb_worker_mode differs between worker hosts of one Prefect API" in out
+
+
+def test_a_rollback_limited_to_some_hosts_of_an_api_is_refused(ansible):
+    """rollback.yml --limit one production host would leave the other on the docker path
+    of a pool that became a process pool."""
+    res = ansible(["ansible-playbook", "-i", str(ROOT / "inventories/nsls2"), "playbooks/rollback.yml",
+                   "--limit", "nsls2-worker-01.example.org"])
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out[-2000:]
+    assert "pwb_worker_mode differs between worker hosts of one Prefect API" in out, out[-3000:]
+    assert "do not --limit a rollback to some of them" in out
+    assert "PLAY [Prefect server for the embedded default]" not in out

@@ -59,6 +59,11 @@ def test_pools_and_deployments_are_read_by_name_with_odd_characters(api, tmp_pat
     run_module(tmp_path, "prefect_work_pool", {"api_url": api, "name": pool, "type": "process"})
     r, _ = run_module(tmp_path, "prefect_work_pool_info", {"api_url": api, "names": [pool, "no-such-pool"]})
     assert [p["name"] for p in r["pools"]] == [pool] and r["missing"] == ["no-such-pool"]
+    assert r["unmanaged"] == []
+    # Made without an owner: not the bundle's on a shared API.
+    r, _ = run_module(tmp_path, "prefect_work_pool_info", {"api_url": api, "names": [pool],
+                                                           "managed_by": "podman-worker-bundle"})
+    assert r["unmanaged"] == [pool]
     flow, name, dep_id = make_deployment(api, pool, flow="flow with space?#+")
     r, _ = run_module(tmp_path, "prefect_deployment_info", {
         "api_url": api, "deployments": [{"flow": flow, "name": name, "file": "kept.yaml"},

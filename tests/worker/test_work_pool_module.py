@@ -105,3 +105,47 @@ def test_api_rejection_is_explained(pool):
     bad = {"job_configuration": {"command": "{{ undeclared }}"}, "variables": {"properties": {}}}
     with pytest.raises(AssertionError, match=r"answered 422 to POST /work_pools/: .*undeclared"):
         pool(type="process", base_job_template=bad)
+
+
+# A shared API: pools the bundle made carry its mark; others are not touched.
+OWNER = {"managed_by": "podman-worker-bundle"}
+
+
+def test_a_new_pool_carries_the_owner_mark_and_stays_managed(pool):
+    r, _ = pool(type="process", concurrency_limit=2, **OWNER)
+    assert r["changed"] and api_pool(pool.api, pool.name)["description"] == "managed-by: podman-worker-bundle"
+    r, _ = pool(type="process", concurrency_limit=3, **OWNER)
+    assert r["changed"] and api_pool(pool.api, pool.name)["concurrency_limit"] == 3
+    r, _ = pool(type="process", concurrency_limit=3, **OWNER)
+    assert not r["changed"]
+
+
+def test_another_teams_pool_is_not_changed_paused_replaced_or_deleted(pool):
+    import httpx
+    theirs = {"name": pool.name, "type": "process", "concurrency_limit": 7, "description": "team B's pool"}
+    assert httpx.post(f"{pool.api}/work_pools/", json=theirs).status_code == 201
+    before = api_pool(pool.api, pool.name)
+    for args in ({"type": "process", "concurrency_limit": 1}, {"type": "process", "paused": True},
+                 {"type": "docker", "replace_on_type_change": True}, {"state": "absent"}):
+        with pytest.raises(AssertionError, match="is not managed by podman-worker-bundle"):
+            pool(**args, **OWNER)
+    assert api_pool(pool.api, pool.name) == before
+    # The inventory adopts it: the mark is added below what it had.
+    r, _ = pool(type="process", concurrency_limit=7, adopt=True, **OWNER)
+    assert r["changed"]
+    assert api_pool(pool.api, pool.name)["description"] == "team B's pool\nmanaged-by: podman-worker-bundle"
+    r, _ = pool(type="process", concurrency_limit=7, **OWNER)
+    assert not r["changed"]
+
+
+def test_a_replacement_that_cannot_be_created_restores_the_pool(pool):
+    template = {"job_configuration": {"command": "{{ command }}"},
+                "variables": {"properties": {"command": {"type": "string", "default": "echo hi"}}}}
+    pool(type="docker", concurrency_limit=3, base_job_template=template, **OWNER)
+    before = api_pool(pool.api, pool.name)
+    bad = {"job_configuration": {"command": "{{ undeclared }}"}, "variables": {"properties": {}}}
+    with pytest.raises(AssertionError, match="answered 422 to POST /work_pools/.*was restored as it was"):
+        pool(type="process", replace_on_type_change=True, base_job_template=bad, **OWNER)
+    after = api_pool(pool.api, pool.name)
+    keys = ("type", "description", "concurrency_limit", "is_paused", "base_job_template")
+    assert {k: after[k] for k in keys} == {k: before[k] for k in keys}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "tests"))
-from pwb_testlib import api, children, run_playbook, submit_smoke_job, wait_final  # noqa: E402
+from pwb_testlib import api, children, deployment, run_playbook, submit_smoke_job, wait_final  # noqa: E402
 
 POOL = {"name": "podman_pool", "type": "docker", "concurrency_limit": 4, "worker_limit": 4, "health_port": 8082}
 PARENT = {"name": "parent_pool", "type": "process", "concurrency_limit": 4, "worker_limit": 4, "health_port": 8083}
@@ -157,3 +157,38 @@ def test_host_restart_brings_everything_back(host):
     assert run["state_type"] == "COMPLETED", run["state"]
     assert [c["state_type"] for c in children(host, run["id"])] == ["COMPLETED"]
     print(f"host restart: API and both workers healthy {seconds:.1f} s after podman restart")
+
+
+def test_another_teams_pool_of_the_same_name_stops_registration_before_any_change(host):
+    """A shared API: a pool the bundle did not make is neither paused, drained,
+    replaced nor updated because the inventory names it."""
+    name = "team_b_pool"
+    api(host, "POST", "/work_pools/", {"name": name, "type": "process", "concurrency_limit": 9,
+                                       "description": "team B's pool"})
+    parent = deployment(host, "Parent flow", "launch_parent_flow")
+    try:
+        before = snapshot(host)
+        pools = [{"name": "podman_pool", "type": "docker", "concurrency_limit": 4, "worker_limit": 4, "health_port": 8082},
+                 {"name": "parent_pool", "type": "process", "concurrency_limit": 4, "worker_limit": 4, "health_port": 8083},
+                 # Another type: without the guard, the drain would pause it and the module replace it.
+                 {"name": name, "type": "docker", "concurrency_limit": 1, "worker_limit": 1, "health_port": 8084}]
+        code, out, _ = run_playbook("site.yml", "--tags", "registration", "-e", json.dumps({"pwb_pools": pools}))
+        assert code != 0, out[-2000:]
+        assert f"Work pool(s) {name} exist on" in out and "another team's?" in out, out[-3000:]
+        assert snapshot(host) == before
+        theirs = api(host, "GET", f"/work_pools/{name}")
+        assert (theirs["type"], theirs["concurrency_limit"], theirs["is_paused"]) == ("process", 9, False)
+
+        # A deployment of an inventory name that runs on team B's pool: `prefect deploy`
+        # would take it over. (Ours, moved there: flow and name are unique in an API.)
+        api(host, "PATCH", f"/deployments/{parent['id']}", {"work_pool_name": name})
+        before = snapshot(host)
+        code, out, _ = run_playbook("site.yml", "--tags", "registration")
+        assert code != 0, out[-2000:]
+        assert f"Deployment(s) Parent flow/launch_parent_flow (pool {name}) exist on" in out, out[-3000:]
+        assert snapshot(host) == before
+    finally:
+        api(host, "PATCH", f"/deployments/{parent['id']}",
+            {"work_pool_name": parent["work_pool_name"], "work_queue_name": parent["work_queue_name"]})
+        assert deployment(host, "Parent flow", "launch_parent_flow")["work_queue_name"] == parent["work_queue_name"]
+        api(host, "DELETE", f"/work_pools/{name}")

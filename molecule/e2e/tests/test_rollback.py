@@ -100,6 +100,20 @@ def test_second_rollback_changes_nothing(host):
     print(f"second rollback: {seconds:.0f} s, changed=0")
 
 
+def test_a_roll_forward_that_leaves_out_a_host_of_the_api_is_refused(host, tmp_path):
+    """A second worker host of this API outside --limit still runs the process worker:
+    replacing the pool now would leave it polling a docker pool. Nothing changes."""
+    ghost = tmp_path / "ghost.yml"  # in the inventory, never contacted (outside --limit)
+    ghost.write_text("all:\n  children:\n    demo:\n      hosts:\n        pwb-ghost-worker:\n"
+                     "    podman_workers:\n      hosts:\n        pwb-ghost-worker:\n")
+    name = host.backend.get_hostname()
+    code, out, _ = run_playbook("site.yml", "-i", str(ghost), "--limit", name, "--tags", "registration")
+    assert code != 0, out[-3000:]
+    assert "This run replaces pool(s) podman_pool (new type), which pwb-ghost-worker also serve" in out, out[-3000:]
+    pool = api(host, "GET", "/work_pools/podman_pool")
+    assert (pool["type"], pool["is_paused"]) == ("process", False)
+
+
 def test_roll_forward_restores_the_docker_path(host):
     code, out, seconds = run_playbook("site.yml")
     assert code == 0, out[-3000:]
