@@ -26,7 +26,7 @@ PLAYBOOKS := $(wildcard playbooks/*.yml)
 # with TLS inspection): the controller pip's own, else the system bundle.
 export PWB_EXTRA_CA_BUNDLE ?= $(or $(PIP_CERT),$(REQUESTS_CA_BUNDLE),$(wildcard /etc/ssl/certs/ca-certificates.crt))
 
-.PHONY: help venv testbed lint syntax unit worker molecule molecule-extra test demo demo-destroy status bench lock clean
+.PHONY: help venv testbed lint syntax unit worker molecule molecule-extra test demo demo-destroy status bench collection lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -38,9 +38,9 @@ $(VENV)/.installed: requirements/tools.txt
 
 # The reference worker's tests run in the locked Prefect the hosts get.
 WORKER_VENV := .venv-worker
-$(WORKER_VENV)/.installed: files/prefect/prefect-3.4.2.txt requirements/worker-test.txt
+$(WORKER_VENV)/.installed: roles/prefect_runtime/files/locks/prefect-3.4.2.txt requirements/worker-test.txt
 	$(PYTHON) -m venv $(WORKER_VENV)
-	$(WORKER_VENV)/bin/pip install -q -r files/prefect/prefect-3.4.2.txt -r requirements/worker-test.txt
+	$(WORKER_VENV)/bin/pip install -q -r roles/prefect_runtime/files/locks/prefect-3.4.2.txt -r requirements/worker-test.txt
 	touch $@
 
 venv: $(VENV)/.installed ## Python tools from the lock into .venv
@@ -106,6 +106,9 @@ bench: venv $(BENCH_VENV)/.installed ## Figures on a fresh demo host -> docs/ben
 
 demo-destroy: ## Remove the demo host container
 	podman rm -f pwb-demo
+
+collection: venv ## Build the collection mlexchange.podman_worker into build/ (install it with ansible-galaxy collection install)
+	ansible-galaxy collection build --force --output-path build .
 
 lock: ## Re-resolve requirements/tools.in into requirements/tools.txt
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

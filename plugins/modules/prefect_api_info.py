@@ -16,7 +16,7 @@ options:
         0 asks once.
     type: int
     default: 0
-extends_documentation_fragment: [prefect_api]
+extends_documentation_fragment: [mlexchange.podman_worker.prefect_api]
 author: podman-worker-bundle
 """
 
@@ -41,7 +41,7 @@ waited:
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.prefect_api import PrefectApiError, api_argument_spec, run
+from ansible_collections.mlexchange.podman_worker.plugins.module_utils.prefect_api import PrefectApiError, api_argument_spec, run
 
 
 def api_info(module, api):

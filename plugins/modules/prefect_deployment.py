@@ -26,7 +26,7 @@ options:
     type: str
     choices: [absent]
     default: absent
-extends_documentation_fragment: [prefect_api]
+extends_documentation_fragment: [mlexchange.podman_worker.prefect_api]
 author: podman-worker-bundle
 """
 
@@ -47,7 +47,7 @@ deployment:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.prefect_api import api_argument_spec, path, run
+from ansible_collections.mlexchange.podman_worker.plugins.module_utils.prefect_api import api_argument_spec, path, run
 
 
 def remove(module, api):

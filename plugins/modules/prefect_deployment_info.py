@@ -22,7 +22,7 @@ options:
     description: Read every deployment of these work pools instead.
     type: list
     elements: str
-extends_documentation_fragment: [prefect_api]
+extends_documentation_fragment: [mlexchange.podman_worker.prefect_api]
 author: podman-worker-bundle
 """
 
@@ -47,7 +47,7 @@ deployments:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.prefect_api import PrefectApiError, api_argument_spec, path, run
+from ansible_collections.mlexchange.podman_worker.plugins.module_utils.prefect_api import PrefectApiError, api_argument_spec, path, run
 
 
 def read_deployments(module, api):

@@ -38,7 +38,7 @@ options:
     description: Seconds to wait for a final state; 0 returns once the run exists.
     type: int
     default: 0
-extends_documentation_fragment: [prefect_api]
+extends_documentation_fragment: [mlexchange.podman_worker.prefect_api]
 author: podman-worker-bundle
 """
 
@@ -72,7 +72,7 @@ import time
 from datetime import datetime
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.prefect_api import api_argument_spec, path, run
+from ansible_collections.mlexchange.podman_worker.plugins.module_utils.prefect_api import api_argument_spec, path, run
 
 FINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 

@@ -38,7 +38,7 @@ options:
   cancel_message:
     description: Cancel the matching runs, with this message in their state.
     type: str
-extends_documentation_fragment: [prefect_api]
+extends_documentation_fragment: [mlexchange.podman_worker.prefect_api]
 author: podman-worker-bundle
 """
 
@@ -67,7 +67,7 @@ timed_out:
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.prefect_api import PrefectApiError, api_argument_spec, path, run
+from ansible_collections.mlexchange.podman_worker.plugins.module_utils.prefect_api import PrefectApiError, api_argument_spec, path, run
 
 
 def filter_body(params):

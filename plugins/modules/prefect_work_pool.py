@@ -59,7 +59,7 @@ options:
     type: str
     choices: [present, absent]
     default: present
-extends_documentation_fragment: [prefect_api]
+extends_documentation_fragment: [mlexchange.podman_worker.prefect_api]
 author: podman-worker-bundle
 """
 
@@ -81,7 +81,7 @@ pool:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.prefect_api import (
+from ansible_collections.mlexchange.podman_worker.plugins.module_utils.prefect_api import (
     PrefectApiError, api_argument_spec, is_owned, path, run, with_owner_mark)
 
 COMPARED = ("type", "description", "concurrency_limit", "is_paused", "base_job_template")

@@ -18,7 +18,7 @@ options:
   managed_by:
     description: Owner whose C(managed-by) mark the pools' descriptions are checked for (see M(prefect_work_pool)).
     type: str
-extends_documentation_fragment: [prefect_api]
+extends_documentation_fragment: [mlexchange.podman_worker.prefect_api]
 author: podman-worker-bundle
 """
 
@@ -49,7 +49,7 @@ missing:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.prefect_api import api_argument_spec, is_owned, path, run
+from ansible_collections.mlexchange.podman_worker.plugins.module_utils.prefect_api import api_argument_spec, is_owned, path, run
 
 
 def read_pools(module, api):

@@ -41,7 +41,7 @@ def test_every_default_has_a_comment(role):
             assert lines[i - 1].startswith("#"), f"{role}: {line.split(':')[0]} has no comment above it"
 
 
-@pytest.mark.parametrize("lock", sorted((ROOT / "files/prefect").glob("prefect-*.txt")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("lock", sorted((ROOT / "roles/prefect_runtime/files/locks").glob("prefect-*.txt")), ids=lambda p: p.stem)
 def test_every_locked_prefect_version_has_its_base_job_templates(lock):
     """Registration sends these instead of asking a Prefect CLI on every converge;
     tests/worker checks their content against the locked Prefect itself."""

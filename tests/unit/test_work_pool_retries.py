@@ -45,7 +45,7 @@ def api():
 
 def run_module(ansible, url, retries):
     args = json.dumps({"api_url": url, "name": "p", "type": "process", "retries": retries, "timeout": 1})
-    return ansible(["ansible", "localhost", "-c", "local", "-m", "prefect_work_pool", "-a", args])
+    return ansible(["ansible", "localhost", "-c", "local", "-m", "mlexchange.podman_worker.prefect_work_pool", "-a", args])
 
 
 def test_a_busy_server_is_asked_again(ansible, api):

@@ -1,6 +1,6 @@
-"""Fixtures for the reference worker tests (files/mlex_prefect_worker).
+"""Fixtures for the reference worker tests (roles/mlex_worker_code/files/mlex_prefect_worker).
 
-Run in a venv made from files/prefect/prefect-3.4.2.txt plus
+Run in a venv made from roles/prefect_runtime/files/locks/prefect-3.4.2.txt plus
 requirements/worker-test.txt. Containers run for real through podman.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-WORKER_DIR = Path(__file__).resolve().parents[2] / "files" / "mlex_prefect_worker"
+WORKER_DIR = Path(__file__).resolve().parents[2] / "roles/mlex_worker_code/files/mlex_prefect_worker"
 sys.path.insert(0, str(WORKER_DIR))
 
 # Before Prefect is imported anywhere: no outside network, no state in ~/.prefect.
@@ -72,7 +72,7 @@ MODULE_PLAY = """
   connection: local
   gather_facts: false
   tasks:
-    - {module}: {args}
+    - mlexchange.podman_worker.{module}: {args}
       register: r
       vars:
         template_file: {template_file}

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from prefect.flows import load_flow_from_entrypoint
 
-WORKER_DIR = Path(__file__).resolve().parents[2] / "files" / "mlex_prefect_worker"
+WORKER_DIR = Path(__file__).resolve().parents[2] / "roles/mlex_worker_code/files/mlex_prefect_worker"
 
 
 @pytest.mark.parametrize(
