@@ -68,17 +68,12 @@ worker: venv $(WORKER_VENV)/.installed testbed ## Reference worker flows (real p
 molecule: venv testbed ## Every Molecule run in MOLECULE_RUNS (scenario:platform; | between lanes)
 	molecule/run-lanes.sh $(foreach r,$(MOLECULE_RUNS),'$(r)')
 
-TEST_PARTS := lint syntax unit worker molecule
-test: venv ## Everything CI runs (TEST_PARTS in order, stopping at the first failure), each part's time at the end
-	@times=$$(mktemp); trap 'rm -f $$times' EXIT; start=$$(date +%s); code=0; \
-	for part in $(TEST_PARTS); do \
-	  t=$$(date +%s); \
-	  $(MAKE) --no-print-directory $$part || code=$$?; \
-	  echo "$$part $$(( $$(date +%s) - t ))$$( [ $$code = 0 ] || echo ' FAILED')" >> $$times; \
-	  [ $$code = 0 ] || break; \
-	done; \
-	echo; echo "make test: $$(( $$(date +%s) - start )) s"; awk '{printf "  %-10s %5d s%s\n", $$1, $$2, ($$3 ? "  " $$3 : "")}' $$times; \
-	exit $$code
+# Stages in order; in a stage, lanes (|) side by side. The static checks and unit
+# tests (ansible-playbook on the controller) use about one core, the worker tests
+# (podman, Prefect servers) the other; the Molecule lanes take both.
+TEST_STAGES := 'lint syntax unit | worker' molecule
+test: venv ## Everything CI runs (TEST_STAGES, stopping after a failed stage), each part's time at the end
+	@tests/run-parts.sh $(TEST_STAGES)
 
 molecule-extra: ## Molecule runs outside make test (MOLECULE_RUNS_EXTRA: scale-out over two hosts)
 	$(MAKE) molecule MOLECULE_RUNS="$(MOLECULE_RUNS_EXTRA)"

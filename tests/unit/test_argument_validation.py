@@ -91,6 +91,8 @@ CASES = [
     ("prefect_worker_services", {"prefect_worker_services_api_url": "http://prefect.example.org"},
      "prefect_worker_services_api_url: must be an http(s) URL ending in /api"),
     ("prefect_worker_services", {"prefect_worker_services_prune_after": "daily"}, "prefect_worker_services_prune_after: must be a duration"),
+    ("prefect_worker_services", {"prefect_worker_services_watch_attempts": 1},
+     "prefect_worker_services_watch_interval: must be at least 10 (s), and prefect_worker_services_watch_attempts at least 2"),
     ("smoke_job", {"smoke_job_volume": "tiled:/tiled_storage"}, "smoke_job_volume: must be one of config.yml's container volumes"),
     ("smoke_job", {"smoke_job_deployment": "launch_parent_flow"}, 'smoke_job_deployment: must be "<flow name>/<deployment name>"'),
 ]

@@ -2,6 +2,7 @@
 import json
 import shlex
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -149,6 +150,26 @@ def test_prune_timer_removes_only_old_flow_run_containers(host):
     after = host.check_output("podman ps -a -q --filter label=io.prefect.flow-run-id | wc -l")
     # All were created within the last hour: the 1h filter keeps them.
     assert int(before) >= 1 and after == before
+
+
+def test_prune_counts_from_a_containers_exit_not_its_creation(host):
+    """A job that ran longer than the prune age keeps its container after it exits (the
+    worker reads its exit code), until it has been exited that long; running flow-run
+    containers are never removed. (podman's prune --filter until= counts from creation.)"""
+    prune = "/usr/local/libexec/podman-worker-bundle/prune-job-containers"
+    run = "podman run -d --label io.prefect.flow-run-id={} localhost/prefect-with-podman:latest sleep {}"
+    long_job = host.check_output(run.format("pwb-prune-long", 6))
+    running = host.check_output(run.format("pwb-prune-running", 300))
+    try:
+        host.check_output(f"podman wait {long_job}")
+        host.run_test(f"{prune} 4 io.prefect.flow-run-id")  # created > 4 s ago, exited just now
+        assert host.run(f"podman container exists {long_job}").rc == 0
+        time.sleep(5)
+        out = host.check_output(f"{prune} 4 io.prefect.flow-run-id")
+        assert host.run(f"podman container exists {long_job}").rc == 1, out
+        assert host.run(f"podman container exists {running}").rc == 0
+    finally:
+        host.run(f"podman rm --force --time 0 {long_job} {running}")
 
 
 def test_status_reports_host_and_api_and_changes_nothing(host):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "tests"))
-from pwb_testlib import api, children, deployment, run_playbook, submit_smoke_job, wait_final  # noqa: E402
+from pwb_testlib import api, children, deployment, run_playbook, running_child, submit_smoke_job, wait_final  # noqa: E402
 
 POOL = {"name": "podman_pool", "type": "docker", "concurrency_limit": 4, "worker_limit": 4, "health_port": 8082}
 PARENT = {"name": "parent_pool", "type": "process", "concurrency_limit": 4, "worker_limit": 4, "health_port": 8083}
@@ -96,6 +96,63 @@ def wait_health(host, port, timeout=240):
             return time.monotonic() - start
         time.sleep(0.5)
     raise AssertionError(f"health on {port} did not return within {timeout} s")
+
+
+def test_cancelled_run_leaves_no_algorithm_container_behind(host):
+    """Cancelling a docker-path run stops its flow-run container; its algorithm container
+    (a sibling on the host's engine, labelled by the docker shim with the run's id) is
+    stopped by prefect-job-reaper.timer. A job running beside it is not touched."""
+    label = "podman-worker-bundle.flow-run-id"
+    doomed, neighbour = submit_smoke_job(host, sleep_s=600), submit_smoke_job(host, sleep_s=30)
+    child = running_child(host, doomed["id"])
+    algorithm = f"podman ps -q --filter label={label}={child['id']}"
+    deadline = time.monotonic() + 120
+    while not host.check_output(algorithm):
+        assert time.monotonic() < deadline, f"no algorithm container labelled {label}={child['id']}"
+        time.sleep(1)
+    api(host, "POST", f"/flow_runs/{child['id']}/set_state", {"state": {"type": "CANCELLING"}})
+    start = time.monotonic()
+    assert wait_final(host, child["id"], timeout=120)["state_type"] == "CANCELLED"
+    cancelled = time.monotonic() - start
+    while host.check_output(algorithm.replace("ps -q", "ps -aq")):
+        assert time.monotonic() - start < 180, "the cancelled run's algorithm container is still there after 180 s"
+        time.sleep(1)
+    gone = time.monotonic() - start
+    run = wait_final(host, neighbour["id"], timeout=240)
+    assert run["state_type"] == "COMPLETED", run["state"]
+    assert [c["state_type"] for c in children(host, run["id"])] == ["COMPLETED"]
+    wait_final(host, doomed["id"], timeout=120)
+    log = host.check_output("journalctl -u prefect-job-reaper.service --no-pager -o cat")
+    assert f"its flow run {child['id']} is CANCELLED: stopping and removing it" in log, log[-2000:]
+    print(f"cancel: run CANCELLED {cancelled:.1f} s after CANCELLING, its algorithm container gone after {gone:.1f} s")
+
+
+def test_hung_worker_is_restarted_by_the_watch(host):
+    """A worker that hangs (SIGSTOP: the process lives, so systemd's Restart= never acts)
+    is restarted by prefect-worker-watch.timer; the healthy worker is left alone. Before
+    the kill test: the watch leaves workers younger than its grace (90 s) alone."""
+    unit, other = "prefect-worker@podman_pool.service", "prefect-worker@parent_pool.service"
+
+    def show(u, prop):
+        return host.check_output(f"systemctl show -p {prop} --value {u}")
+
+    before, other_before, pid = show(unit, "InvocationID"), show(other, "InvocationID"), show(unit, "MainPID")
+    up = float(host.check_output("cut -d' ' -f1 /proc/uptime")) - int(show(unit, "ActiveEnterTimestampMonotonic")) / 1e6
+    host.run_test(f"kill -STOP {pid}")
+    start = time.monotonic()
+    try:
+        while show(unit, "InvocationID") == before:
+            assert time.monotonic() - start < 300, f"{unit} stopped (SIGSTOP) and not restarted within 300 s"
+            time.sleep(1)
+        seconds = time.monotonic() - start
+    finally:
+        host.run(f"kill -CONT {pid}")
+    wait_health(host, 8082)
+    assert show(other, "InvocationID") == other_before
+    log = host.check_output("journalctl -u prefect-worker-watch.service --no-pager -o cat")
+    assert f"{unit}: health endpoint 127.0.0.1:8082 did not answer 3 times: restarting it" in log, log[-2000:]
+    print(f"hung worker: restarted {seconds:.1f} s after SIGSTOP (it had been up {up:.0f} s; "
+          f"watch every 30 s, 3 checks 5 s apart, grace 90 s)")
 
 
 @pytest.mark.parametrize("pool,port", [("podman_pool", 8082), ("parent_pool", 8083)])

@@ -45,6 +45,23 @@ def test_shim_runs_a_sibling_on_the_hosts_podman(host, base):
     host.check_output(f"podman rm {name}")
 
 
+@pytest.mark.parametrize("create", ["run", "create", "container run", "container create"])
+def test_shim_labels_a_jobs_containers_with_its_flow_run(host, base, create):
+    """The worker sets PREFECT__FLOW_RUN_ID in a flow-run container; every container
+    the job starts through the shim carries it, so the host can stop them when the run
+    is cancelled. Without a flow run (a shell), no label."""
+    label = "podman-worker-bundle.flow-run-id"
+    names = [f"pwb-labelled-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    host.check_output(
+        f"podman run --rm -v {SOCK} -e PREFECT__FLOW_RUN_ID=run-1234 {IMAGE} docker {create} --name {names[0]} {base} true")
+    host.check_output(f"podman run --rm -v {SOCK} {IMAGE} docker {create} --name {names[1]} {base} true")
+    try:
+        got = [host.check_output(f"podman inspect --format '{{{{index .Config.Labels \"{label}\"}}}}' {n}") for n in names]
+        assert got == ["run-1234", "<no value>"] or got == ["run-1234", ""], got
+    finally:
+        host.run(f"podman rm --force {' '.join(names)}")
+
+
 def test_job_container_started_through_the_api_drives_the_host(host, base):
     # How the Prefect Docker worker starts flow runs: through the socket, not the CLI.
     out = host.check_output(
