@@ -26,21 +26,23 @@ PLAYBOOKS := $(wildcard playbooks/*.yml)
 # with TLS inspection): the controller pip's own, else the system bundle.
 export PWB_EXTRA_CA_BUNDLE ?= $(or $(PIP_CERT),$(REQUESTS_CA_BUNDLE),$(wildcard /etc/ssl/certs/ca-certificates.crt))
 
-.PHONY: help venv testbed lint syntax unit worker molecule molecule-extra test demo demo-destroy status bench collection lock clean
+.PHONY: help venv testbed lint syntax unit worker molecule molecule-extra test demo demo-destroy status bench collection lock clean diagram
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements/tools.txt
+	@echo "==> $(VENV): installing the tools lock requirements/tools.txt (first run only; may take minutes)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -r requirements/tools.txt
+	$(BIN)/pip install --progress-bar off -r requirements/tools.txt
 	touch $@
 
 # The reference worker's tests run in the locked Prefect the hosts get.
 WORKER_VENV := .venv-worker
 $(WORKER_VENV)/.installed: roles/prefect_runtime/files/locks/prefect-3.4.2.txt requirements/worker-test.txt
+	@echo "==> $(WORKER_VENV): installing the Prefect 3.4.2 lock and the worker test tools (first run only; may take minutes)"
 	$(PYTHON) -m venv $(WORKER_VENV)
-	$(WORKER_VENV)/bin/pip install -q -r roles/prefect_runtime/files/locks/prefect-3.4.2.txt -r requirements/worker-test.txt
+	$(WORKER_VENV)/bin/pip install --progress-bar off -r roles/prefect_runtime/files/locks/prefect-3.4.2.txt -r requirements/worker-test.txt
 	touch $@
 
 venv: $(VENV)/.installed ## Python tools from the lock into .venv
@@ -91,8 +93,9 @@ status: venv ## What is deployed, per host and Prefect API; reads only (INVENTOR
 # make bench plots with matplotlib, kept out of the tools lock.
 BENCH_VENV := .venv-bench
 $(BENCH_VENV)/.installed: requirements/bench.txt
+	@echo "==> $(BENCH_VENV): installing requirements/bench.txt (matplotlib)"
 	$(PYTHON) -m venv $(BENCH_VENV)
-	$(BENCH_VENV)/bin/pip install -q -r requirements/bench.txt
+	$(BENCH_VENV)/bin/pip install --progress-bar off -r requirements/bench.txt
 	touch $@
 
 bench: venv $(BENCH_VENV)/.installed ## Figures on a fresh demo host -> docs/benchmarks.md/.png (~26 min; recreates pwb-demo)
@@ -111,6 +114,9 @@ lock: ## Re-resolve requirements/tools.in into requirements/tools.txt
 	{ echo "# Lock of requirements/tools.in for Python 3.11 (make lock regenerates it)."; \
 	  .lock-venv/bin/pip freeze; } > requirements/tools.txt
 	rm -rf .lock-venv
+
+diagram: ## Render docs/architecture.svg from docs/architecture.dot (needs graphviz)
+	dot -Tsvg docs/architecture.dot -o docs/architecture.svg
 
 clean: ## Remove the venvs (images stay; podman rmi them by hand)
 	rm -rf $(VENV) $(WORKER_VENV) $(BENCH_VENV)
