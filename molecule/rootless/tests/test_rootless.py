@@ -6,9 +6,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "tests"))
 from pwb_testlib import (  # noqa: E402
-    SMOKE_OUT, api, children, deployment, run_playbook, smoke_output, submit_smoke_job, wait_final)
+    SMOKE_OUT, api, children, deployment, run_playbook, running_child, smoke_output, submit_smoke_job,
+    wait_final)
 
 UID = 2001
 USER = "prefect-worker"
@@ -68,6 +71,40 @@ def test_job_runs_as_the_worker_user_not_root(host):
     assert code == "0"
 
 
+API_URL = "https://127.0.0.1:4443/api"
+TRUST_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def test_the_stack_reaches_the_api_only_through_the_site_ca_endpoint(host):
+    """host_vars point every client at an HTTPS endpoint whose certificate a test CA
+    signed (nginx, prepare.yml). Prefect's clients verify with certifi's bundle unless
+    told otherwise, and certifi does not know that CA: the job above completed only
+    because the bundle's CA setting reached the workers, `prefect deploy` and the
+    flow-run containers."""
+    venv_python = "/opt/prefect/venv/bin/python"
+    for pool in ("podman_pool", "parent_pool"):
+        pid = host.check_output(f"systemctl show -p MainPID --value prefect-worker@{pool}.service")
+        environ = host.check_output(f"tr '\\0' '\\n' < /proc/{pid}/environ").splitlines()
+        assert f"PREFECT_API_URL={API_URL}" in environ, environ
+        assert f"PREFECT_API_SSL_CERT_FILE={TRUST_BUNDLE}" in environ, environ
+    # The control: Prefect's default (certifi) refuses the endpoint; the host's store,
+    # with the site CA the role installed, accepts it.
+    probe = ("import sys, certifi, httpx; "
+             f"print(httpx.get('{API_URL}/health', verify=sys.argv[1] or certifi.where()).text)")
+    refused = host.run(f"{venv_python} -c \"{probe}\" ''")
+    assert refused.rc != 0 and "CERTIFICATE_VERIFY_FAILED" in refused.stderr, refused.stderr
+    assert host.check_output(f"{venv_python} -c \"{probe}\" {TRUST_BUNDLE}") == "true"
+    # Both workers poll through it, and registration created deployments through it.
+    log = host.check_output("cat /var/log/nginx/access.log")
+    for pool in ("podman_pool", "parent_pool"):
+        assert f"POST /api/work_pools/{pool}/get_scheduled_flow_runs HTTP" in log, pool
+    assert "POST /api/deployments/ HTTP" in log
+    # The flow-run container of the job above: the image trusts the site CA too.
+    image = "localhost/prefect-with-podman:latest"
+    host.run_test(f"{REMOTE} run --rm --network host {image} python -c "
+                  f"\"import urllib.request; urllib.request.urlopen('{API_URL}/health')\"")
+
+
 def test_job_socket_does_not_give_root_on_the_host(host):
     """What a job container can do with its socket: start a privileged container with
     the host's / mounted. Rootless, that writes only where the worker user may."""
@@ -88,17 +125,71 @@ def test_prune_timer_reaches_the_users_podman(host):
     assert host.check_output(f"{REMOTE} ps -a -q --filter label=io.prefect.flow-run-id | wc -l") == before
 
 
-def test_worker_secret_reaches_only_the_private_env_file(host):
-    """Give the workers an API auth string (the demo server ignores it). With --diff
-    and -v the play never shows it, and on the host only the 0600 worker.env and the
-    registration's 0600 Prefect profile hold it: not the deployment files, the
-    worker user's home, the work dir or the journal. Last: it restarts the workers."""
-    secret = f"pwb-worker:rotated-{int(time.time())}"
-    token = secret.split(":")[1]
-    code, out, _ = run_playbook("site.yml", "--tags", "registration,workers", "--diff", "-v",
-                                "-e", json.dumps({"pwb_prefect_api_auth_string": secret}))
+def test_worker_restarts_only_after_its_flows_end(host):
+    """New settings restart the workers, and stopping a process pool's worker kills the
+    flows it runs (its child processes): the restart waits for them. With a 5 s
+    prefect_worker_services_restart_timeout the play fails naming the flow, and the
+    parent keeps running under the old worker; the next run (same settings, so only
+    the marker asks for the restart) waits for the job to end, then restarts it."""
+    marker = "/etc/prefect-worker/pools/parent_pool.restart"
+    # Only parent_pool's settings change (its worker's --limit), so only it restarts.
+    settings = {"pwb_pools": [
+        {"name": "podman_pool", "type": "docker", "concurrency_limit": 4, "worker_limit": 4, "health_port": 8082},
+        {"name": "parent_pool", "type": "process", "concurrency_limit": 4, "worker_limit": 3, "health_port": 8083}]}
+
+    def main_pid(pool="parent_pool"):
+        return host.check_output(f"systemctl show -p MainPID --value prefect-worker@{pool}.service")
+
+    parent = submit_smoke_job(host, sleep_s=100)
+    running_child(host, parent["id"])
+    before, docker_worker = main_pid(), main_pid("podman_pool")
+    code, out, _ = run_playbook("site.yml", "--tags", "workers", "-e",
+                                json.dumps({**settings, "prefect_worker_services_restart_timeout": 5}))
+    assert code != 0 and "prefect-worker@parent_pool still runs flows after 5 s" in out, out[-3000:]
+    assert main_pid() == before and host.file(marker).exists
+    assert api(host, "GET", f"/flow_runs/{parent['id']}")["state_type"] == "RUNNING"
+
+    code, out, _ = run_playbook("site.yml", "--tags", "workers", "-e", json.dumps(settings))
+    assert code == 0, out[-3000:]
+    run = wait_final(host, parent["id"], timeout=180)
+    assert run["state_type"] == "COMPLETED", run["state"]
+    assert main_pid() != before and not host.file(marker).exists
+    environ = host.check_output(f"tr '\\0' '\\n' < /proc/{main_pid()}/environ").splitlines()
+    assert "PWB_WORKER_LIMIT=3" in environ
+    assert main_pid("podman_pool") == docker_worker
+    # It restarted after the parent flow had ended.
+    started = host.check_output(
+        "systemctl show -p ExecMainStartTimestamp --value --timestamp=unix prefect-worker@parent_pool.service")
+    ended = host.check_output(f"date -d {run['end_time']} +%s")
+    assert int(started.lstrip("@")) >= int(ended), (started, run["end_time"])
+
+
+@pytest.mark.parametrize("variable", ["pwb_prefect_api_auth_string", "pwb_prefect_api_key"])
+def test_worker_secret_reaches_only_the_private_env_file(host, variable):
+    """Give the workers a new API credential (the demo server ignores it). With --diff
+    and -v the play never shows it; while `prefect deploy` runs (one deployment was
+    removed, so registration deploys it again) no process's command line holds it; on
+    the host only the 0600 worker.env and the registration's 0600 Prefect profile hold
+    it: not the deployment files, the worker user's home, the work dir or the journal.
+    Last: it restarts the workers."""
+    token = f"rotated-{variable[-6:]}-{int(time.time())}"
+    secret = f"pwb-worker:{token}" if variable.endswith("auth_string") else token
+    parent = deployment(host, "Parent flow", "launch_parent_flow")
+    api(host, "DELETE", f"/deployments/{parent['id']}")
+    # The process table, sampled every 0.1 s until the play ends.
+    host.run_test("rm -f /tmp/pwb-ps.log /tmp/pwb-ps.stop; (while [ ! -e /tmp/pwb-ps.stop ]; do"
+                  " ps -eo args >> /tmp/pwb-ps.log; sleep 0.1; done) >/dev/null 2>&1 &")
+    try:
+        code, out, _ = run_playbook("site.yml", "--tags", "registration,workers", "--diff", "-v",
+                                    "-e", json.dumps({variable: secret}))
+    finally:
+        host.run_test("touch /tmp/pwb-ps.stop")
     assert code == 0, out[-3000:]
     assert token not in out
+    assert deployment(host, "Parent flow", "launch_parent_flow") is not None
+    processes = host.file("/tmp/pwb-ps.log").content_string
+    assert " deploy " in processes and "launch_parent_flow" in processes, "the sampling missed prefect deploy"
+    assert token not in processes
     # Container storage is left out: no job ran with the new secret.
     holders = host.check_output(
         f"grep -rlsF -D skip --exclude-dir=containers {token} /etc /opt /run /tmp /var/tmp"
