@@ -99,6 +99,7 @@ def test_env_file_values_reach_the_service_as_written_in_the_inventory(host):
     assert env["PREFECT_API_AUTH_STRING"] == odd["prefect_worker_services_api_auth_string"]
     assert env["PWB_ODD"] == odd["prefect_worker_services_env"]["PWB_ODD"] and env["PWB_PLAIN"] == "/opt/x"
     assert env["PREFECT_API_URL"] == "http://127.0.0.1:4200/api"
+    assert env["PREFECT_API_SSL_CERT_FILE"] == "/etc/ssl/certs/ca-certificates.crt"
 
 
 def test_socket_group_lets_only_the_worker_user_in(host):
