@@ -49,11 +49,13 @@ CASES = [
     ("prefect_server", {"prefect_server_api_auth_string": "SECRET-no-colon"}, '"user:password"'),
     ("mlex_worker_code", {"mlex_worker_code_hpc_type": "lcls"}, "mlex_worker_code_hpc_type"),
     ("mlex_worker_code", {"mlex_worker_code_container_volumes": ["/srv/data"]},
-     "mlex_worker_code_container_volumes: entries must be HOST:CONTAINER[:OPTIONS] with an absolute container path, "
-     "e.g. /srv/data:/data:ro (wrong: ['/srv/data'])"),
+     "mlex_worker_code_container_volumes: every job container gets these, so they must be HOST:CONTAINER[:OPTIONS] "
+     "(e.g. /srv/data:/data:ro) and no system directory or socket of the host: "
+     "/srv/data: not HOST:CONTAINER[:OPTIONS] with an absolute container path"),
     ("mlex_worker_code", {"mlex_worker_code_source": "git"}, "mlex_worker_code_git_repo: source git needs"),
     ("mlex_worker_code", {"mlex_worker_code_job_retention": "weekly"}, "mlex_worker_code_job_retention: must be a systemd-tmpfiles age"),
-    ("mlex_worker_code", {"mlex_worker_code_dir": "opt/worker"}, "mlex_worker_code_dir: must be an absolute path (got 'opt/worker')"),
+    ("mlex_worker_code", {"mlex_worker_code_dir": "opt/worker"},
+     "mlex_worker_code_dir: must be an absolute path and not a system directory (got 'opt/worker')"),
     ("mlex_worker_code", {"mlex_worker_code_child_deployments": {"podman": {"name": "launch_podman"}}},
      'mlex_worker_code_child_deployments: every entry needs a name "<flow name>/<deployment name>"'),
     ("prefect_registration", {"prefect_registration_api_url": "127.0.0.1:4200"},
@@ -71,7 +73,9 @@ CASES = [
     ("prefect_registration", {"prefect_registration_podman_image": "Prefect With Podman"},
      "prefect_registration_podman_image: must be an image reference"),
     ("prefect_registration", {"prefect_registration_podman_volumes": ["/data"]},
-     "prefect_registration_podman_volumes: entries must be HOST:CONTAINER[:OPTIONS], e.g. /srv/data:/data:ro (wrong: ['/data'])"),
+     "prefect_registration_podman_volumes: every flow-run container gets these, so they must be HOST:CONTAINER[:OPTIONS] "
+     "(e.g. /srv/data:/data:ro) and no system directory or socket of the host: "
+     "/data: not HOST:CONTAINER[:OPTIONS] with an absolute container path"),
     ("prefect_registration", {"prefect_registration_podman_socket": "run/podman/podman.sock"},
      "prefect_registration_podman_socket: must be the absolute path"),
     ("prefect_registration", {"prefect_registration_api_auth_string": "SECRET-no-colon"},

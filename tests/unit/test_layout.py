@@ -1,5 +1,6 @@
 """Structure rules that keep the bundle honest: every Molecule scenario runs in
 `make test`, and every role documents and types its public variables."""
+import configparser
 import re
 
 import pytest
@@ -8,6 +9,15 @@ import yaml
 from conftest import ROOT
 
 ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if p.is_dir())
+
+
+def test_ssh_host_keys_are_checked_for_facility_inventories():
+    """The demo and the tests reach their hosts over the podman connection; a facility's
+    hosts are reached over SSH, where an unchecked host key lets anyone in the path
+    receive the vault's secrets."""
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "ansible.cfg")
+    assert cfg.getboolean("defaults", "host_key_checking", fallback=True)
 
 
 def test_every_scenario_is_in_the_make_matrix():

@@ -175,3 +175,32 @@ def test_a_rollback_limited_to_some_hosts_of_an_api_is_refused(ansible):
     assert "pwb_worker_mode differs between worker hosts of one Prefect API" in out, out[-3000:]
     assert "do not --limit a rollback to some of them" in out
     assert "PLAY [Prefect server for the embedded default]" not in out
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"pwb_container_volumes": ["/:/host"]},
+     "mlex_worker_code_container_volumes: every job container gets these"),
+    ({"pwb_container_volumes": ["/srv/mlex/tiled_storage:/tiled_storage", "/run/podman/podman.sock:/var/run/docker.sock"]},
+     "/run/podman/podman.sock:/var/run/docker.sock: /run/podman/podman.sock is a system directory or socket of the host"),
+    ({"pwb_container_volumes": ["/srv/a/../../root/.ssh:/keys:ro"]},
+     "/srv/a/../../root/.ssh:/keys:ro: /root/.ssh is a system directory or socket of the host"),
+    ({"pwb_container_volumes": ["/srv/mlex/tiled_storage:/tiled_storage:Z"]},
+     "/srv/mlex/tiled_storage:/tiled_storage:Z: z/Z relabel the host path for SELinux (set pwb_volume_relabel to allow)"),
+    ({"prefect_registration_podman_volumes": ["/etc:/host-etc:ro"]},
+     "prefect_registration_podman_volumes: every flow-run container gets these"),
+    ({"pwb_work_dir": "/var"},
+     "mlex_worker_code_work_dir: must be an absolute path and not a system directory (got '/var')"),
+    ({"pwb_worker_dir": "/usr"},
+     "mlex_worker_code_dir: must be an absolute path and not a system directory (got '/usr')"),
+])
+def test_host_paths_that_would_give_jobs_the_host_are_refused(ansible, extra, message):
+    """Whoever may create a flow run chooses the code that runs with these mounts."""
+    code, out = preflight(ansible, "nsls2", "-e", json.dumps(extra))
+    assert code != 0, out[-2000:]
+    assert message in out, out[-3000:]
+
+
+def test_relabelling_volumes_pass_when_the_inventory_allows_them(ansible):
+    extra = {"pwb_container_volumes": ["/srv/mlex/tiled_storage:/tiled_storage:z"], "pwb_volume_relabel": True}
+    code, out = preflight(ansible, "nsls2", "-e", json.dumps(extra))
+    assert code == 0, out[-3000:]

@@ -39,7 +39,10 @@ BAD_INVENTORIES = [
     ("malformed image reference", {"prefect_registration_podman_image": "Prefect With Podman:latest"},
      "prefect_registration_podman_image: must be an image reference"),
     ("volume spec without a colon", {"pwb_container_volumes": ["/srv/mlex/tiled_storage"]},
-     "mlex_worker_code_container_volumes: entries must be HOST:CONTAINER[:OPTIONS]"),
+     "/srv/mlex/tiled_storage: not HOST:CONTAINER[:OPTIONS] with an absolute container path"),
+    ("the host's root as a job volume", {"pwb_container_volumes": ["/:/host"]},
+     "mlex_worker_code_container_volumes: every job container gets these, so they must be HOST:CONTAINER[:OPTIONS]"
+     " (e.g. /srv/data:/data:ro) and no system directory or socket of the host: /:/host: / is a system directory"),
     ("docker pool missing", {"pwb_pools": [PARENT]},
      "prefect_registration_podman_pool: 'podman_pool' must be a pool of type docker"),
     ("rootless mode without the worker uid", {"pwb_podman_rootless": True},
