@@ -3,9 +3,10 @@
 Every flow-run and algorithm container of a job gets the inventory's volumes, and
 the code that runs there is chosen by anyone who may create a flow run. A system
 directory of the host mounted there (/, /etc, /root, /usr, /var, /boot, /proc,
-/sys, /dev, /run, the engine's storage) or a podman socket is root on the host in rootful mode; the z/Z
-options relabel the host tree for SELinux, which can break every other service
-using it. Work and code directories must not be system directories either.
+/sys, /dev, /run, the engine's storage) or a podman socket is root on the host in
+rootful mode; the z/Z options relabel the host tree for SELinux, which can break
+every other service using it. Work and code directories must not be system
+directories either.
 """
 
 from __future__ import annotations
