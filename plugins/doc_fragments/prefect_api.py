@@ -37,6 +37,12 @@ options:
   ca_path:
     description: PEM bundle of the CA(s) that sign the API's certificate (a site CA).
     type: path
+  ca_pem:
+    description:
+      - The same as PEM text, for a host that does not hold the bundle yet (the
+        controller's C(pwb_extra_ca_bundle), read before any host is changed). Written
+        to the module's temporary directory only. Mutually exclusive with C(ca_path).
+    type: str
 notes:
   - Changing requests carry Prefect's CSRF token when the server has CSRF protection on.
 """

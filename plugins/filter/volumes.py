@@ -6,7 +6,8 @@ directory of the host mounted there (/, /etc, /root, /usr, /var, /boot, /proc,
 /sys, /dev, /run, the engine's storage) or a podman socket is root on the host in
 rootful mode; the z/Z options relabel the host tree for SELinux, which can break
 every other service using it. Work and code directories must not be system
-directories either.
+directories either. volume_host_paths lists the host paths that must exist on a
+worker host before it is changed (playbooks/host-checks.yml).
 """
 
 from __future__ import annotations
@@ -50,6 +51,17 @@ def volume_problems(volumes, relabel_allowed=False):
     return problems
 
 
+def volume_host_paths(volumes):
+    """The host paths (absolute, normalised, each once) of a list of volume specs;
+    named volumes and malformed specs (volume_problems reports those) are left out."""
+    paths = []
+    for spec in volumes:
+        match = SPEC.fullmatch(str(spec))
+        if match and match["host"].startswith("/") and _normal(match["host"]) not in paths:
+            paths.append(_normal(match["host"]))
+    return paths
+
+
 class FilterModule:
     def filters(self):
-        return {"volume_problems": volume_problems, "system_path": system_path}
+        return {"volume_problems": volume_problems, "system_path": system_path, "volume_host_paths": volume_host_paths}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import socket
 import time
 import uuid
@@ -33,6 +34,8 @@ API_ARGUMENT_SPEC = dict(
     retries=dict(type="int", default=4),
     validate_certs=dict(type="bool", default=True),
     ca_path=dict(type="path"),
+    # Long (a whole bundle), not secret: kept out of the host's journal and -v output.
+    ca_pem=dict(type="str", no_log=True),
 )
 
 
@@ -172,7 +175,14 @@ def run(module, work):
     """Run work(api) -> result dict and exit the module with it; API errors end
     the module with a message, not a traceback."""
     try:
-        api = PrefectApi(module.params)
+        params = dict(module.params)
+        if params.get("ca_pem"):
+            if params.get("ca_path"):
+                raise PrefectApiError("ca_path and ca_pem are mutually exclusive: give the CA bundle once")
+            params["ca_path"] = os.path.join(module.tmpdir, "prefect-api-ca.pem")
+            with open(params["ca_path"], "w") as pem:
+                pem.write(params["ca_pem"])
+        api = PrefectApi(params)
         module.exit_json(**work(api))
     except PrefectApiError as err:
         extra = {"status": err.status, "body": err.body} if err.status is not None else {}

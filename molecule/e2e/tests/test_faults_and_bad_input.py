@@ -43,6 +43,9 @@ BAD_INVENTORIES = [
     ("the host's root as a job volume", {"pwb_container_volumes": ["/:/host"]},
      "mlex_worker_code_container_volumes: every job container gets these, so they must be HOST:CONTAINER[:OPTIONS]"
      " (e.g. /srv/data:/data:ro) and no system directory or socket of the host: /:/host: / is a system directory"),
+    # Read on the host by playbooks/host-checks.yml, still before any change.
+    ("job volume not mounted on the host", {"pwb_container_volumes": ["/srv/mlex/not_mounted:/tiled_storage"]},
+     "mlex_worker_code_container_volumes (pwb_container_volumes): /srv/mlex/not_mounted does not exist on pwb-e2e-"),
     ("docker pool missing", {"pwb_pools": [PARENT]},
      "prefect_registration_podman_pool: 'podman_pool' must be a pool of type docker"),
     ("rootless mode without the worker uid", {"pwb_podman_rootless": True},
@@ -85,9 +88,17 @@ def test_bad_inventory_is_refused_and_the_host_left_unchanged(host, case, extra,
     assert code != 0, out[-2000:]
     assert message in out, out[-3000:]
     assert "hunter2" not in out
-    # Refused by the preflight, before any role play started.
+    # Refused by the preflight or the host checks, before any role play started.
     assert "PLAY [Prefect server for the embedded default]" not in out, out[-3000:]
     assert snapshot(host) == before
+
+
+def test_the_smoke_run_does_not_create_a_missing_volume_path(host):
+    """smoke.yml runs on its own too (no host checks): it refuses a volume whose host
+    path is missing instead of making the shared-storage path on the local disk."""
+    code, out, _ = run_playbook("smoke.yml", "-e", json.dumps({"pwb_container_volumes": ["/srv/mlex/not_mounted:/tiled_storage"]}))
+    assert code != 0 and "smoke_job_volume: /srv/mlex/not_mounted is not a directory on pwb-e2e-" in out, out[-3000:]
+    assert not host.file("/srv/mlex/not_mounted").exists
 
 
 # Bounds, not targets (the figures are printed): under a neighbouring scenario's load

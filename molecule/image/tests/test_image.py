@@ -1,5 +1,6 @@
 """Verify prefect-with-podman on a converged host (molecule scenario `image`)."""
 import json
+import time
 import uuid
 
 import pytest
@@ -98,3 +99,36 @@ def test_rollback_tag_holds_the_replaced_image(host):
 def test_shim_only_rebuild_was_timed(host):
     times = json.loads(host.file("/root/pwb-image-times.json").content_string)
     assert times["shim_only_rebuild_s"] > 0
+
+
+def test_a_running_jobs_directories_are_kept_from_expiry(host, base):
+    """The daily systemd-tmpfiles clean removes job directories older than the
+    retention; one whose job still runs must stay. The shim holds a shared flock on
+    each work-directory subdirectory a `docker run` mounts (tmpfiles skips a locked
+    directory) for as long as the job's container runs."""
+    work = f"/tmp/pwb-work-{uuid.uuid4().hex[:8]}"
+    conf = f"{work}.conf"
+    host.check_output(f"mkdir -p {work}/jobs/running/data {work}/jobs/finished")
+    # Expire everything in jobs/ older than a second, as the real rule does after days.
+    host.check_output(f"echo 'e {work}/jobs - - - 1s' > {conf}")
+    name = f"pwb-locked-{uuid.uuid4().hex[:8]}"
+    host.check_output(
+        f"podman run -d --name {name} -v {SOCK} -v {work}:{work} -e PREFECT_WORK_DIR={work} {IMAGE} "
+        f"docker run --rm -v {work}/jobs/running/data:/data {base} sleep 20")
+    try:
+        deadline = time.monotonic() + 60
+        # Locked once the job's container runs (flock -n -x fails while a shared lock is held).
+        while host.run(f"flock -n -x {work}/jobs/running true").rc == 0:
+            assert time.monotonic() < deadline, "the running job's directory was never locked"
+            time.sleep(0.5)
+        time.sleep(2)
+        host.check_output(f"systemd-tmpfiles --clean {conf}")
+        assert host.file(f"{work}/jobs/running/data").is_directory
+        assert not host.file(f"{work}/jobs/finished").exists
+        # The lock ends with the job: the next clean takes its directory too.
+        host.check_output(f"podman wait {name}")
+        time.sleep(2)
+        host.check_output(f"systemd-tmpfiles --clean {conf}")
+        assert not host.file(f"{work}/jobs/running").exists
+    finally:
+        host.run(f"podman rm --force {name}; rm -rf {work} {conf}")

@@ -103,6 +103,13 @@ def test_the_stack_reaches_the_api_only_through_the_site_ca_endpoint(host):
     image = "localhost/prefect-with-podman:latest"
     host.run_test(f"{REMOTE} run --rm --network host {image} python -c "
                   f"\"import urllib.request; urllib.request.urlopen('{API_URL}/health')\"")
+    # Before any change, site.yml's host checks read the server's version through the
+    # endpoint with pwb_extra_ca_bundle as the controller has it (the host may not hold
+    # it yet). The control: a public bundle without the site CA does not verify.
+    code, out, _ = run_playbook("host-checks.yml", "-v")
+    assert code == 0 and '"version": "3.4.2"' in out, out[-3000:]
+    code, out, _ = run_playbook("host-checks.yml", "-v", "-e", "pwb_extra_ca_bundle=/etc/ssl/certs/ca-certificates.crt")
+    assert "CERTIFICATE_VERIFY_FAILED" in out and '"version": "3.4.2"' not in out, out[-3000:]
 
 
 def test_job_socket_does_not_give_root_on_the_host(host):
