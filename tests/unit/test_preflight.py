@@ -73,6 +73,18 @@ def test_rootless_mode_needs_a_numeric_worker_uid(ansible, uid):
     assert "pwb_worker_uid: rootless mode (pwb_podman_rootless) needs the worker user's fixed uid" in out
 
 
+def test_rootful_mode_must_be_the_inventorys_own_decision(ansible):
+    """Rootful is the guide's setup, and it makes every flow author root on the hosts:
+    the preflight refuses it unless the inventory accepts it; rootless needs no such word."""
+    code, out = preflight(ansible, "nsls2", "-e", json.dumps({"pwb_podman_rootful_accepted": False}))
+    assert code != 0, out[-2000:]
+    assert ("pwb_podman_rootful_accepted: pwb_podman_rootless is false, so jobs get root's podman socket and whoever"
+            " may create a flow run or deployment on https://prefect.nsls2.example.org/api is root on nsls2-worker-") in out
+    code, out = preflight(ansible, "nsls2", "-e", json.dumps(
+        {"pwb_podman_rootful_accepted": False, "pwb_podman_rootless": True, "pwb_worker_uid": 2001}))
+    assert code == 0, out[-3000:]
+
+
 def test_rootless_mode_maps_the_users_socket(ansible):
     """Every role gets the rootless user's socket, and the rootful one is switched off."""
     res = ansible(["ansible", "-i", str(ROOT / "inventories/nsls2"), "nsls2-worker-01.example.org", "-m", "debug",

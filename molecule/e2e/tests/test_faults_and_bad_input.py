@@ -48,6 +48,8 @@ BAD_INVENTORIES = [
      "mlex_worker_code_container_volumes (pwb_container_volumes): /srv/mlex/not_mounted does not exist on pwb-e2e-"),
     ("docker pool missing", {"pwb_pools": [PARENT]},
      "prefect_registration_podman_pool: 'podman_pool' must be a pool of type docker"),
+    ("rootful mode nobody decided on", {"pwb_podman_rootful_accepted": False},
+     "pwb_podman_rootful_accepted: pwb_podman_rootless is false, so jobs get root's podman socket"),
     ("rootless mode without the worker uid", {"pwb_podman_rootless": True},
      "pwb_worker_uid: rootless mode (pwb_podman_rootless) needs the worker user's fixed uid"),
     ("plain-text secret where policy requires vault",
