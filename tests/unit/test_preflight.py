@@ -216,3 +216,24 @@ def test_relabelling_volumes_pass_when_the_inventory_allows_them(ansible):
     extra = {"pwb_container_volumes": ["/srv/mlex/tiled_storage:/tiled_storage:z"], "pwb_volume_relabel": True}
     code, out = preflight(ansible, "nsls2", "-e", json.dumps(extra))
     assert code == 0, out[-3000:]
+
+
+@pytest.mark.parametrize("resources, message", [
+    ({"memory": "lots"}, "prefect_podman_image_job_resources (pwb_job_container_resources) must have a size like"),
+    ({"shm_size": "1g --privileged"}, "prefect_podman_image_job_resources (pwb_job_container_resources) must have a size like"),
+    ({"cpus": 0}, "a number > 0 for cpus"),
+    ({"pids_limit": 0}, "an integer >= 1 or -1 for pids_limit"),
+    ({"gpus": "all"}, "gpus. Supported parameters include"),
+])
+def test_job_container_resources_podman_would_not_take_are_refused(ansible, resources, message):
+    """The shim passes these to every `docker run` of every job: a bad one must stop the
+    run before any host changed, not fail each job (or smuggle in an option)."""
+    code, out = preflight(ansible, "nsls2", "-e", json.dumps({"pwb_job_container_resources": resources}))
+    assert code != 0, out[-2000:]
+    assert message in out, out[-3000:]
+
+
+def test_job_container_resources_in_podmans_units_pass(ansible):
+    extra = {"pwb_job_container_resources": {"shm_size": "8g", "memory": "32G", "pids_limit": -1, "cpus": 1.5}}
+    code, out = preflight(ansible, "nsls2", "-e", json.dumps(extra))
+    assert code == 0, out[-3000:]

@@ -43,7 +43,17 @@ def test_facility_docker_flow_runs_through_the_bundles_deployment(host):
     run = wait_final(host, facility_job(host, dep, "docker_params")["id"], timeout=240)
     assert run["state_type"] == "COMPLETED", run["state"]
     # The algorithm container read the params from the flow's temp file: a host path.
-    assert smoke_output(host, run["id"])["uid_save"] == run["id"]
+    out = smoke_output(host, run["id"])
+    assert out["uid_save"] == run["id"]
+    # It got the demo inventory's pwb_job_container_resources through the shim, with
+    # no option for them in the facility's script: a 1g /dev/shm it sees itself, and
+    # memory, pids and cpus limits the engine holds (the script runs it without --rm).
+    assert out["shm_bytes"] == 2**30
+    [ctr] = host.check_output(
+        f"podman ps -a --filter label=podman-worker-bundle.flow-run-id={run['id']} --format '{{{{.ID}}}}'").split()
+    limits = host.check_output(
+        f"podman inspect {ctr} --format '{{{{.HostConfig.Memory}}}} {{{{.HostConfig.PidsLimit}}}} {{{{.HostConfig.NanoCpus}}}}'")
+    assert limits.split() == [str(4 * 2**30), "4096", str(15 * 10**8)], limits
 
 
 def test_smoke_play_targets_the_child_for_facility_code(host):

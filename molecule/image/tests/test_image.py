@@ -132,3 +132,37 @@ def test_a_running_jobs_directories_are_kept_from_expiry(host, base):
         assert not host.file(f"{work}/jobs/running").exists
     finally:
         host.run(f"podman rm --force {name}; rm -rf {work} {conf}")
+
+
+def cgroup_setting(host, container_id, v2, v1):
+    """A container's cgroup setting as the host's kernel holds it: the v2 file, or the
+    v1 files joined by a space (inside, a v1 container sees the host's hierarchy, not
+    its own limits)."""
+    for path in host.check_output(f"find /sys/fs/cgroup -type d -name '*{container_id}*'").split():
+        for names in ([v2], v1):
+            if all(host.file(f"{path}/{n}").exists for n in names):
+                return " ".join(host.file(f"{path}/{n}").content_string.strip() for n in names)
+    raise AssertionError(f"no {v2} or {v1} for container {container_id}")
+
+
+def test_shim_gives_a_jobs_containers_the_hosts_resource_defaults(host, base):
+    """prefect_podman_image_job_resources (vars/main.yml: 256m shm, 300m memory, 123
+    pids, 0.5 cpus) reach a container a job starts without any option of its own:
+    the job sees its /dev/shm, the host's kernel holds the limits."""
+    name = f"pwb-resources-{uuid.uuid4().hex[:8]}"
+    host.check_output(f"podman run --rm -v {SOCK} {IMAGE} docker run -d --name {name} {base} sleep 60")
+    try:
+        shm_kib = host.check_output(f"podman exec {name} df -k /dev/shm").splitlines()[-1].split()[1]
+        assert int(shm_kib) == 256 * 1024
+        cid = host.check_output(f"podman inspect --format '{{{{.Id}}}}' {name}")
+        assert cgroup_setting(host, cid, "memory.max", ["memory.limit_in_bytes"]) == str(300 * 2**20)
+        assert cgroup_setting(host, cid, "pids.max", ["pids.max"]) == "123"
+        quota, period = cgroup_setting(host, cid, "cpu.max", ["cpu.cfs_quota_us", "cpu.cfs_period_us"]).split()
+        assert int(quota) / int(period) == 0.5, (quota, period)
+    finally:
+        host.run(f"podman rm --force --time 0 {name}")
+
+def test_a_jobs_own_resource_option_wins(host, base):
+    out = host.check_output(
+        f"podman run --rm -v {SOCK} {IMAGE} docker run --rm --shm-size 100m {base} df -k /dev/shm")
+    assert int(out.splitlines()[-1].split()[1]) == 100 * 1024

@@ -1,5 +1,6 @@
 """podman-worker-bundle smoke algorithm: reads the job's params file and writes
-<output_dir>/<uid_save>.json, so the smoke play can find the output on the host.
+<output_dir>/<uid_save>.json, so the smoke play can find the output on the host, with
+the size of the /dev/shm the container got (the host's job resource defaults).
 params.sleep_s (default 0) makes it a long job (tests of draining during a rollback)."""
 
 import json
@@ -18,7 +19,9 @@ time.sleep(float(params.get("sleep_s") or 0))
 out_dir = params.get("output_dir") or "/tmp"
 os.makedirs(out_dir, exist_ok=True)
 path = os.path.join(out_dir, uid + ".json")
+shm = os.statvfs("/dev/shm")
 with open(path, "w") as fh:
     json.dump({"uid_save": uid, "uid_retrieve": io.get("uid_retrieve", ""),
-               "container": socket.gethostname(), "params": params}, fh)
+               "container": socket.gethostname(), "shm_bytes": shm.f_blocks * shm.f_frsize,
+               "params": params}, fh)
 print(f"smoke algorithm wrote {path}")
