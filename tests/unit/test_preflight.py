@@ -29,7 +29,7 @@ def test_facility_inventories_pass(ansible, tmp_path, facility):
 
 def test_every_worker_role_is_checked(ansible):
     code, out = preflight(ansible, "nsls2")
-    for role in ["prefect_runtime", "podman", "prefect_podman_image", "mlex_worker_code",
+    for role in ["prefect_runtime", "podman", "prefect_podman_image", "job_images", "mlex_worker_code",
                  "prefect_registration", "prefect_worker_services", "smoke_job"]:
         assert f"Check cross-field rules of {role}" in out, role
 
@@ -53,13 +53,26 @@ def test_plain_text_secret_is_refused_under_the_vault_policy(ansible):
     assert "hunter2" not in out
 
 
-def test_inline_vault_secret_passes_the_vault_policy(ansible, tmp_path):
+REGISTRY = {"registry": "registry.example.org", "username": "mlex-pull", "password": "hunter2"}
+
+
+def test_plain_text_registry_password_is_refused_under_the_vault_policy(ansible):
+    code, out = preflight(ansible, "nsls2", "-e", json.dumps({"pwb_registries": [REGISTRY]}))
+    assert code != 0, out[-2000:]
+    assert "pwb_registries (registry.example.org): password in plain text, but pwb_secrets_from_vault" in out
+    assert "hunter2" not in out
+
+
+@pytest.mark.parametrize("uses", [
+    'pwb_prefect_api_auth_string: "{{ vault_secret }}"\n',
+    'pwb_registries: [{registry: registry.example.org, username: mlex-pull, password: "{{ vault_secret }}"}]\n',
+])
+def test_inline_vault_secret_passes_the_vault_policy(ansible, tmp_path, uses):
     (tmp_path / "pass").write_text("not-a-real-vault-password")
     enc = ansible(["ansible-vault", "encrypt_string", "--vault-password-file", str(tmp_path / "pass"),
-                   "admin:hunter2", "--name", "vault_prefect_api_auth_string"])
+                   "admin:hunter2", "--name", "vault_secret"])
     assert enc.returncode == 0, enc.stderr
-    (tmp_path / "vault.yml").write_text(
-        enc.stdout + 'pwb_prefect_api_auth_string: "{{ vault_prefect_api_auth_string }}"\n')
+    (tmp_path / "vault.yml").write_text(enc.stdout + uses)
     code, out = preflight(ansible, "nsls2", "--vault-password-file", str(tmp_path / "pass"),
                           "-e", f"@{tmp_path / 'vault.yml'}")
     assert code == 0, out[-3000:]

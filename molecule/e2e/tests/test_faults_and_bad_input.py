@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "tests"))
-from pwb_testlib import api, children, deployment, run_playbook, running_child, submit_smoke_job, wait_final  # noqa: E402
+from pwb_testlib import (  # noqa: E402
+    REGISTRY, api, children, deployment, run_playbook, running_child, submit_smoke_job, wait_final)
 
 POOL = {"name": "podman_pool", "type": "docker", "concurrency_limit": 4, "worker_limit": 4, "health_port": 8082}
 PARENT = {"name": "parent_pool", "type": "process", "concurrency_limit": 4, "worker_limit": 4, "health_port": 8083}
@@ -52,6 +53,8 @@ BAD_INVENTORIES = [
      "pwb_podman_rootful_accepted: pwb_podman_rootless is false, so jobs get root's podman socket"),
     ("rootless mode without the worker uid", {"pwb_podman_rootless": True},
      "pwb_worker_uid: rootless mode (pwb_podman_rootless) needs the worker user's fixed uid"),
+    ("registry refuses the password", {"pwb_registries": [dict(REGISTRY, password="hunter2")]},
+     "job_images_registries (pwb_registries): 127.0.0.1:5000 refused the credentials of pwb-test (HTTP 401)"),
     ("plain-text secret where policy requires vault",
      {"pwb_secrets_from_vault": True, "pwb_prefect_api_auth_string": "admin:hunter2"},
      "pwb_prefect_api_auth_string: plain text, but pwb_secrets_from_vault requires secrets from vault"),
@@ -59,7 +62,7 @@ BAD_INVENTORIES = [
 
 SNAPSHOT = (
     "find /etc/prefect-worker /etc/mlex-worker /etc/prefect-server /opt/mlex_prefect_worker /etc/systemd/system"
-    " /etc/containers /etc/tmpfiles.d -type f -print0 | sort -z | xargs -0 sha256sum;"
+    " /etc/containers /etc/tmpfiles.d /root/.config -type f -print0 2>/dev/null | sort -z | xargs -0 sha256sum;"
     " systemctl list-units --all --plain --no-legend podman.socket prefect-server.service 'prefect-worker@*'"
     " prefect-flow-run-prune.timer | awk '{print $1, $3, $4}';"
     " podman images --format '{{.Repository}}:{{.Tag}} {{.ID}}' | sort"

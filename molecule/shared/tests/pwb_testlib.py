@@ -10,6 +10,9 @@ from pathlib import Path
 API = "http://127.0.0.1:4200/api"
 FINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
 SMOKE_OUT = "/srv/mlex/tiled_storage/pwb-smoke"
+# The e2e host's registry (molecule/e2e/prepare.yml) as an inventory names it.
+REGISTRY = {"registry": "127.0.0.1:5000", "username": "pwb-test", "password": "pwb-test-password",
+            "ca_file": f"{os.environ.get('MOLECULE_EPHEMERAL_DIRECTORY', '')}/pwb-registry-ca.crt"}
 
 
 def curl(host, args):
@@ -127,10 +130,10 @@ def code_version(output):
     return found[-1]
 
 
-def facility_job(host, dep, param_key, job_variables=None):
-    """A run of `dep` with the smoke algorithm, in the upstream flows' parameter shape
-    ({param_key: {image_name, image_tag, command, params, volumes}})."""
-    job = {"image_name": "localhost/pwb-smoke-algorithm", "image_tag": "latest", "command": "python smoke_train.py",
+def facility_job(host, dep, param_key, job_variables=None, image=("localhost/pwb-smoke-algorithm", "latest")):
+    """A run of `dep` with the smoke algorithm (image: name and tag), in the upstream
+    flows' parameter shape ({param_key: {image_name, image_tag, command, params, volumes}})."""
+    job = {"image_name": image[0], "image_tag": image[1], "command": "python smoke_train.py",
            "params": {"io_parameters": {"uid_retrieve": "", "uid_save": ""}, "output_dir": "/tiled_storage/pwb-smoke"},
            "volumes": ["/srv/mlex/tiled_storage:/tiled_storage"]}
     body = {"parameters": {param_key: job}}
