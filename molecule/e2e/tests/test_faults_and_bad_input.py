@@ -18,7 +18,7 @@ PARENT = {"name": "parent_pool", "type": "process", "concurrency_limit": 4, "wor
 # (case, extra vars as an inventory would set them, what the message must say)
 BAD_INVENTORIES = [
     ("relative socket path", {"pwb_podman_socket": "run/podman/podman.sock"},
-     "prefect_registration_podman_socket: must be the absolute path of the host's podman socket"),
+     "_podman_socket: must be the absolute path of the host's podman socket"),
     ("pool name with spaces", {"pwb_pools": [dict(POOL, name="podman pool"), PARENT]},
      "pool names may hold letters, digits, '_', '.', '-' only (wrong: ['podman pool'])"),
     ("negative concurrency", {"pwb_pools": [dict(POOL, concurrency_limit=-2), PARENT]},
