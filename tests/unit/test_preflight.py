@@ -250,3 +250,23 @@ def test_job_container_resources_in_podmans_units_pass(ansible):
     extra = {"pwb_job_container_resources": {"shm_size": "8g", "memory": "32G", "pids_limit": -1, "cpus": 1.5}}
     code, out = preflight(ansible, "nsls2", "-e", json.dumps(extra))
     assert code == 0, out[-3000:]
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"pwb_job_container_devices": ["nvidia.com/gpu=all --privileged"]},
+     "prefect_podman_image_job_devices (pwb_job_container_devices) must be CDI names like \"nvidia.com/gpu=all\""),
+    ({"pwb_job_container_devices": ["gpu"]}, "(refused: ['gpu'])"),
+    ({"pwb_cdi_specs": [{"devices": []}]}, "podman_cdi_specs (pwb_cdi_specs) must each have a kind"),
+    ({"pwb_cdi_specs": [{"kind": "example.org/scratch"}]}, "podman_cdi_specs (pwb_cdi_specs) must each have a kind"),
+])
+def test_devices_podman_could_not_resolve_are_refused(ansible, extra, message):
+    code, out = preflight(ansible, "nsls2", "-e", json.dumps(extra))
+    assert code != 0, out[-2000:]
+    assert message in out, out[-3000:]
+
+
+def test_cdi_names_and_device_paths_pass(ansible):
+    extra = {"pwb_job_container_devices": ["nvidia.com/gpu=0", "/dev/fuse"],
+             "pwb_cdi_specs": [{"kind": "example.org/scratch", "devices": [{"name": "zero"}]}]}
+    code, out = preflight(ansible, "nsls2", "-e", json.dumps(extra))
+    assert code == 0, out[-3000:]

@@ -166,3 +166,13 @@ def test_a_jobs_own_resource_option_wins(host, base):
     out = host.check_output(
         f"podman run --rm -v {SOCK} {IMAGE} docker run --rm --shm-size 100m {base} df -k /dev/shm")
     assert int(out.splitlines()[-1].split()[1]) == 100 * 1024
+
+
+def test_a_jobs_containers_get_the_hosts_devices_by_their_cdi_name(host, base):
+    """podman_cdi_specs put a vendor-neutral CDI spec on the host (for a GPU, the
+    vendor's tool writes one); prefect_podman_image_job_devices makes the shim ask for
+    its device: a container a job starts sees the node (/dev/null as /dev/pwb-test)."""
+    assert host.file("/etc/cdi/podman-worker-bundle-pwb.test_device.yaml").exists
+    out = host.check_output(
+        f"podman run --rm -v {SOCK} {IMAGE} docker run --rm {base} stat -c '%F %t,%T' /dev/pwb-test")
+    assert out == "character special file 1,3"
