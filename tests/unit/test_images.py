@@ -15,8 +15,8 @@ DIGEST = "sha256:" + "ab" * 32
      "registry.example.org/mlex/autoencoder:1.2"),
     (f"127.0.0.1:5000/mlex/smoke-algorithm:1@{DIGEST}", "127.0.0.1:5000/mlex/smoke-algorithm", "1", DIGEST,
      f"127.0.0.1:5000/mlex/smoke-algorithm@{DIGEST}"),
-    ("ghcr.io/mlexchange/mlex_pytorch_autoencoders:main", "ghcr.io/mlexchange/mlex_pytorch_autoencoders", "main", "",
-     "ghcr.io/mlexchange/mlex_pytorch_autoencoders:main"),
+    ("registry.example.org/mlexchange/mlex_pytorch_autoencoders:main", "registry.example.org/mlexchange/mlex_pytorch_autoencoders", "main", "",
+     "registry.example.org/mlexchange/mlex_pytorch_autoencoders:main"),
 ])
 def test_a_tagged_reference_is_split_and_a_pinned_one_pulled_by_digest(ref, name, tag, digest, pull):
     [parsed] = f.image_refs([ref])
