@@ -63,6 +63,14 @@ def test_plain_text_registry_password_is_refused_under_the_vault_policy(ansible)
     assert "hunter2" not in out
 
 
+def test_registry_without_a_password_is_named_not_a_crash(ansible):
+    """The vault check leaves a missing password to the role's argument_specs."""
+    entry = {k: v for k, v in REGISTRY.items() if k != "password"}
+    code, out = preflight(ansible, "nsls2", "-e", json.dumps({"pwb_registries": [entry]}))
+    assert code != 0, out[-2000:]
+    assert "missing required arguments: password found in job_images_registries" in out, out[-2000:]
+
+
 @pytest.mark.parametrize("uses", [
     'pwb_prefect_api_auth_string: "{{ vault_secret }}"\n',
     'pwb_registries: [{registry: registry.example.org, username: mlex-pull, password: "{{ vault_secret }}"}]\n',
