@@ -32,7 +32,7 @@ BAD_INVENTORIES = [
     ("malformed API URL", {"pwb_prefect_api_url": "prefect.example.org:4200/api"},
      "prefect_registration_api_url: must be an http(s) URL ending in /api, e.g. http://127.0.0.1:4200/api (got 'prefect.example.org:4200/api')"),
     ("Prefect version without a lock", {"prefect_runtime_version": "3.9.9"},
-     "needs a lock file roles/prefect_runtime/files/locks/prefect-3.9.9.txt (supported: 3.4.2)"),
+     "needs a lock file roles/prefect_runtime/files/locks/prefect-3.9.9.txt (supported: 3.4.2, 3.6.10, 3.9.1)"),
     ("rootless mode without a user", {"podman_docker_compat": "env"},
      "podman_docker_compat=env needs podman_rootless_user"),
     ("two workers on one health port", {"pwb_pools": [POOL, dict(PARENT, health_port=8082)]},

@@ -1,11 +1,21 @@
 """Verify prefect-with-podman on a converged host (molecule scenario `image`)."""
 import json
+import re
+import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "tests"))
+from pwb_testlib import published_and_shipped_templates  # noqa: E402
 
 IMAGE = "localhost/prefect-with-podman:latest"
+ROOT = Path(__file__).resolve().parents[3]
+VERSION = yaml.safe_load((ROOT / "molecule/image/vars/main.yml").read_text())["prefect_podman_image_prefect_version"]
+LOCK = (ROOT / f"roles/prefect_runtime/files/locks/prefect-{VERSION}.txt").read_text()
 SOCK = "/run/podman/podman.sock:/var/run/docker.sock"
 
 
@@ -16,7 +26,7 @@ def base(host):
 
 def test_image_labels(host):
     labels = json.loads(host.check_output(f"podman image inspect --format '{{{{json .Labels}}}}' {IMAGE}"))
-    assert labels["org.mlexchange.pwb.prefect-version"] == "3.4.2"
+    assert labels["org.mlexchange.pwb.prefect-version"] == VERSION
     assert len(labels["org.mlexchange.pwb.context-digest"]) == 64
     # podman_image's own change detection label matches the rendered Containerfile.
     rendered = host.check_output(
@@ -30,9 +40,16 @@ def test_docker_is_the_shim_and_names_podman(host):
 
 
 def test_prefect_is_the_locked_version(host):
-    assert host.check_output(f"podman run --rm {IMAGE} prefect --version") == "3.4.2"
+    assert host.check_output(f"podman run --rm {IMAGE} prefect --version") == VERSION
     out = host.check_output(f"podman run --rm {IMAGE} python -c 'import prefect_docker; print(prefect_docker.__version__)'")
-    assert out == "0.6.5"
+    assert out == re.search(r"^prefect-docker==(\S+)$", LOCK, re.M).group(1)
+
+
+def test_shipped_base_job_templates_are_this_prefects_own(host):
+    """Registration sends the templates shipped for the locked version instead of
+    asking a Prefect CLI; this version's own workers publish exactly those."""
+    published, shipped = published_and_shipped_templates(host, f"podman run --rm {IMAGE} python", VERSION)
+    assert published == shipped
 
 
 def test_shim_runs_a_sibling_on_the_hosts_podman(host, base):

@@ -7,16 +7,34 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "tests"))
 from pwb_testlib import (  # noqa: E402
-    SMOKE_OUT, api, children, deployment, run_playbook, running_child, smoke_output, submit_smoke_job,
-    wait_final)
+    SMOKE_OUT, api, children, deployment, published_and_shipped_templates, run_playbook, running_child, smoke_output,
+    submit_smoke_job, wait_final)
 
-UID = 2001
+HOST_VARS = yaml.safe_load((Path(__file__).resolve().parents[1] / "host_vars/pwb-rootless.yml").read_text())
+PREFECT = HOST_VARS["pwb_prefect_version"]
+UID = HOST_VARS["pwb_worker_uid"]
 USER = "prefect-worker"
 SOCKET = f"/run/user/{UID}/podman/podman.sock"
 REMOTE = f"podman --remote --url unix://{SOCKET}"
+
+
+def test_the_stack_runs_the_inventorys_prefect_version(host):
+    """One variable (pwb_prefect_version) picks the server's, the workers' and the
+    flow-run image's Prefect; each from the lock of that version."""
+    assert json.loads(host.check_output(f"curl -sf --max-time 10 --cacert {TRUST_BUNDLE} {API_URL}/admin/version")) == PREFECT
+    for unit in ("prefect-server.service", "prefect-worker@podman_pool.service"):
+        exec_start = host.check_output(f"systemctl show -p ExecStart --value {unit}")
+        assert f"/opt/prefect/venvs/{PREFECT}-" in exec_start, (unit, exec_start)
+    label = host.check_output(f"{REMOTE} image inspect --format '{{{{index .Labels \"org.mlexchange.pwb.prefect-version\"}}}}' "
+                              "localhost/prefect-with-podman:latest")
+    assert label == PREFECT
+    # The pools' base job templates registration ships for this version are its own.
+    published, shipped = published_and_shipped_templates(host, "/opt/prefect/venv/bin/python", PREFECT)
+    assert published == shipped
 
 
 def test_worker_user_has_the_inventory_uid_and_its_own_socket(host):
@@ -107,9 +125,9 @@ def test_the_stack_reaches_the_api_only_through_the_site_ca_endpoint(host):
     # endpoint with pwb_extra_ca_bundle as the controller has it (the host may not hold
     # it yet). The control: a public bundle without the site CA does not verify.
     code, out, _ = run_playbook("host-checks.yml", "-v")
-    assert code == 0 and '"version": "3.4.2"' in out, out[-3000:]
+    assert code == 0 and f'"version": "{PREFECT}"' in out, out[-3000:]
     code, out, _ = run_playbook("host-checks.yml", "-v", "-e", "pwb_extra_ca_bundle=/etc/ssl/certs/ca-certificates.crt")
-    assert "CERTIFICATE_VERIFY_FAILED" in out and '"version": "3.4.2"' not in out, out[-3000:]
+    assert "CERTIFICATE_VERIFY_FAILED" in out and f'"version": "{PREFECT}"' not in out, out[-3000:]
 
 
 def test_job_socket_does_not_give_root_on_the_host(host):

@@ -1,14 +1,19 @@
 """Verify the Prefect server (molecule scenario `server`)."""
 import json
+import re
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "tests"))
-from pwb_testlib import run_playbook  # noqa: E402
+from pwb_testlib import recap_changed, run_playbook  # noqa: E402
 
 AUTH = "pwb-admin:not-a-real-secret"
 API = "http://127.0.0.1:4200/api"
+LOCKS = Path(__file__).resolve().parents[3] / "roles/prefect_runtime/files/locks"
+VERSIONS = sorted((p.stem.removeprefix("prefect-") for p in LOCKS.glob("prefect-*.txt")),
+                  key=lambda v: tuple(int(x) for x in v.split(".")))
+DEFAULT = "3.4.2"  # the role's default, which converge.yml keeps
 
 
 def http_code(host, args):
@@ -16,8 +21,12 @@ def http_code(host, args):
 
 
 def test_venv_has_the_locked_versions(host):
+    """The server runs from its lock's own venv; /opt/prefect/venv is the operators' link to it."""
+    venv = host.check_output("readlink /opt/prefect/venv")
+    assert venv.startswith(f"/opt/prefect/venvs/{DEFAULT}-"), venv
+    assert f"ExecStart={venv}/bin/prefect server start" in host.file("/etc/systemd/system/prefect-server.service").content_string
     py = "/opt/prefect/venv/bin/python"
-    assert host.check_output(f"{py} -c 'import prefect; print(prefect.__version__)'") == "3.4.2"
+    assert host.check_output(f"{py} -c 'import prefect; print(prefect.__version__)'") == DEFAULT
     assert host.check_output(f"{py} -c 'import prefect_docker; print(prefect_docker.__version__)'") == "0.6.5"
 
 
@@ -66,6 +75,77 @@ def test_killed_server_is_restarted_by_systemd(host):
     else:
         raise AssertionError("prefect-server did not come back healthy within 240 s")
     print(f"prefect-server healthy again {time.monotonic() - start:.1f} s after kill -9")
+
+
+def server_version(host):
+    return json.loads(host.check_output(f"curl -sf --max-time 10 -u {AUTH} {API}/admin/version"))
+
+
+def pool_names(host):
+    out = host.check_output(f"curl -sf --max-time 10 -u {AUTH} -H 'Content-Type: application/json' -X POST {API}/work_pools/filter -d '{{}}'")
+    return {p["name"] for p in json.loads(out)}
+
+
+def create_pool(host, name):
+    host.check_output(f"curl -sf --max-time 10 -u {AUTH} -H 'Content-Type: application/json' -X POST {API}/work_pools/ "
+                      f"-d '{{\"name\": \"{name}\", \"type\": \"process\"}}'")
+
+
+def converge_version(version):
+    code, out, seconds = run_playbook("molecule/server/converge.yml", "-e", f"prefect_runtime_version={version}")
+    assert code == 0, out[-3000:]
+    print(f"converge to Prefect {version}: {seconds:.0f} s, changed={recap_changed(out)}")
+    return out
+
+
+def venvs(host):
+    return set(host.check_output("ls /opt/prefect/venvs").split()) - {"venvs.json"}
+
+
+def test_upgrade_and_back_by_the_version_alone_keep_the_database(host):
+    """pwb_prefect_version (here the role's prefect_runtime_version) alone moves the server
+    to the newest locked Prefect and back: a venv of its own beside the old one, the
+    SQLite database copied before the new server migrates it up, and migrated down by
+    the newer server before the older one starts on it. What was in the database before
+    each move is there after it."""
+    newest, middle = VERSIONS[-1], VERSIONS[-2]
+    assert newest != DEFAULT and middle != DEFAULT, VERSIONS
+    old_venv = host.check_output("readlink /opt/prefect/venv")
+    create_pool(host, "pwb-made-before-upgrade")
+
+    converge_version(newest)
+    assert server_version(host) == newest
+    new_venv = host.check_output("readlink /opt/prefect/venv")
+    assert new_venv.startswith(f"/opt/prefect/venvs/{newest}-") and host.file(old_venv).is_directory
+    # A venv of its own: none of the old lock's packages is left in it.
+    assert host.check_output(f"{new_venv}/bin/python -c 'import prefect_docker; print(prefect_docker.__version__)'") != "0.6.5"
+    [backup] = host.check_output(f"ls /var/lib/prefect-server/backups/ | grep '^prefect.db.{DEFAULT}[.]'").split()
+    backup = f"/var/lib/prefect-server/backups/{backup}"
+    assert host.file(backup).mode == 0o600 and host.file(backup).user == "prefect-server"
+    saved = host.check_output(f"{old_venv}/bin/python -c \"import sqlite3; print(sorted(r[0] for r in sqlite3.connect('{backup}')"
+                              f".execute('select name from work_pool')))\"")
+    assert "pwb-made-before-upgrade" in saved, saved
+    assert "pwb-made-before-upgrade" in pool_names(host)
+    create_pool(host, "pwb-made-on-newest")
+
+    out = converge_version(DEFAULT)
+    assert server_version(host) == DEFAULT
+    assert host.check_output("readlink /opt/prefect/venv") == old_venv
+    # Back to a kept venv: nothing installed.
+    assert not re.search(r"TASK \[prefect_runtime : Install the locked packages into the venv\][^\n]*\n(changed|ok):", out), out[-3000:]
+    assert {"pwb-made-before-upgrade", "pwb-made-on-newest"} <= pool_names(host)
+    assert venvs(host) == {old_venv.rsplit("/", 1)[1], new_venv.rsplit("/", 1)[1]}
+
+    # A third version: the one before the last stays, older ones go.
+    converge_version(middle)
+    assert server_version(host) == middle
+    mid_venv = host.check_output("readlink /opt/prefect/venv")
+    assert venvs(host) == {mid_venv.rsplit("/", 1)[1], old_venv.rsplit("/", 1)[1]}
+
+    converge_version(DEFAULT)
+    assert server_version(host) == DEFAULT and {"pwb-made-before-upgrade", "pwb-made-on-newest"} <= pool_names(host)
+    out = converge_version(DEFAULT)
+    assert recap_changed(out) == 0
 
 
 def test_a_new_secret_reaches_only_the_private_env_file(host):

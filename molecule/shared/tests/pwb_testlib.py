@@ -140,3 +140,17 @@ def facility_job(host, dep, param_key, job_variables=None, image=("localhost/pwb
     if job_variables:
         body["job_variables"] = job_variables
     return api(host, "POST", f"/deployments/{dep['id']}/create_flow_run", body)
+
+
+BASE_JOB_TEMPLATES = Path(__file__).resolve().parents[3] / "roles/prefect_registration/files/base-job-templates"
+
+
+def published_and_shipped_templates(host, python, version):
+    """The base job templates a Prefect's own workers publish (run with `python` on
+    the test host) and those registration ships for that version, per pool type."""
+    code = ("import json; from prefect.workers.process import ProcessWorker; from prefect_docker.worker import DockerWorker; "
+            "print(json.dumps({'docker': DockerWorker.get_default_base_job_template(), "
+            "'process': ProcessWorker.get_default_base_job_template()}))")
+    published = json.loads(host.check_output(f"{python} -c {shlex.quote(code)}"))
+    shipped = {t: json.loads((BASE_JOB_TEMPLATES / version / f"{t}.json").read_text()) for t in ("docker", "process")}
+    return published, shipped
