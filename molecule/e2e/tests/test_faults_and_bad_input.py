@@ -219,9 +219,14 @@ def wait_api(host, timeout=240):
 
 
 def test_host_restart_brings_everything_back(host):
-    """Reboot the test host (restart its container): sockets, server and workers
-    come back enabled, and a job runs. Last in the file: it restarts everything."""
+    """Reboot the test host (restart its container) with a job in flight: sockets,
+    server and workers come back enabled; the job's runs, whose flow process (process
+    path) and flow-run container (docker path) died with the host, are set CRASHED by
+    prefect-job-reaper (no one else would: they would stay RUNNING and keep their
+    pools' slots for good), and a new job runs. Last in the file: it restarts everything."""
     name = host.backend.name  # the container, as testinfra reaches it
+    parent = submit_smoke_job(host, sleep_s=600)
+    child = running_child(host, parent["id"])
     start = time.monotonic()
     subprocess.run(["podman", "restart", "--time", "60", name], check=True, capture_output=True)
     wait_api(host)
@@ -232,7 +237,18 @@ def test_host_restart_brings_everything_back(host):
     run = wait_final(host, submit_smoke_job(host)["id"], timeout=180)
     assert run["state_type"] == "COMPLETED", run["state"]
     assert [c["state_type"] for c in children(host, run["id"])] == ["COMPLETED"]
-    print(f"host restart: API and both workers healthy {seconds:.1f} s after podman restart")
+    crashed = {}
+    for lost in (parent, child):
+        final = wait_final(host, lost["id"], timeout=max(10, 300 - (time.monotonic() - start)))
+        assert final["state_type"] == "CRASHED", (lost["id"], final["state"])
+        assert "Lost: " in final["state"]["message"], final["state"]
+        crashed[lost["id"]] = time.monotonic() - start
+    log = host.check_output("journalctl -u prefect-job-reaper.service --no-pager -o cat")
+    assert f"flow run {parent['id']} is lost (its process " in log, log[-2000:]
+    assert f"flow run {child['id']} is lost (its flow-run container " in log, log[-2000:]
+    print(f"host restart: API and both workers healthy {seconds:.1f} s after podman restart; the job in flight"
+          f" seen CRASHED: parent (process path) {crashed[parent['id']]:.1f} s, child (docker path)"
+          f" {crashed[child['id']]:.1f} s after the restart (reaper every 30 s from boot, lost on two looks 30 s apart)")
 
 
 def test_another_teams_pool_of_the_same_name_stops_registration_before_any_change(host):
