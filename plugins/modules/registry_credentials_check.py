@@ -8,9 +8,9 @@ DOCUMENTATION = r"""
 module: registry_credentials_check
 short_description: Check that a container registry accepts a username and password
 description:
-  - Asks the registry's API (C(GET /v2/)) over HTTPS the way a container engine logs in:
-    HTTP basic authentication, or the token service the registry names in its
-    C(WWW-Authenticate: Bearer) challenge. Writes nothing (no auth file) and runs in
+  - Asks the registry's API (C(GET /v2/)) over HTTPS the way a container engine logs in, with
+    HTTP basic authentication or the token service the registry names in its
+    C(WWW-Authenticate) Bearer challenge. Writes nothing (no auth file) and runs in
     check mode, so a wrong password stops a run before any host changes.
   - Needs only Python's standard library on the host; the engine need not be installed yet.
 options:

@@ -58,3 +58,18 @@ def test_every_locked_prefect_version_has_its_base_job_templates(lock):
     version = lock.stem.removeprefix("prefect-")
     templates = ROOT / "roles/prefect_registration/files/base-job-templates" / version
     assert sorted(p.name for p in templates.glob("*.json")) == ["docker.json", "process.json"]
+
+
+@pytest.mark.parametrize("module", sorted(p.name for p in (ROOT / "plugins/modules").glob("*.py")))
+def test_every_module_documents_itself_in_yaml_that_parses(module):
+    """ansible-doc and ansible-lint read DOCUMENTATION, EXAMPLES and RETURN as YAML; a
+    stray "key: " in a plain line made one module's documentation unreadable."""
+    import ast
+
+    tree = ast.parse((ROOT / "plugins/modules" / module).read_text())
+    docs = {n.targets[0].id: n.value.value for n in tree.body
+            if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") in ("DOCUMENTATION", "EXAMPLES", "RETURN")}
+    assert set(docs) == {"DOCUMENTATION", "EXAMPLES", "RETURN"}
+    for name, text in docs.items():
+        assert yaml.safe_load(text) is not None, name
+    assert yaml.safe_load(docs["DOCUMENTATION"])["module"] == module[:-3]
