@@ -71,3 +71,17 @@ def test_an_api_that_does_not_answer_is_refused(tmp_path):
     code, out = host_checks(tmp_path, url)
     assert code != 0
     assert f"pwb_prefect_api_url: the Prefect API at {url} did not answer pwb-local" in " ".join(out.split()), out[-3000:]
+
+
+def test_a_socket_group_that_others_are_in_is_refused(api, tmp_path):
+    """Its members are root through the rootful socket: a group others already
+    share (here nogroup, the primary group of nobody and of _apt) is refused, naming
+    them, before any change; the bundle's own group is not there yet, and passes."""
+    shared = [u.split(":")[0] for u in open("/etc/passwd").read().splitlines() if u.split(":")[3] == "65534"]
+    code, out = host_checks(tmp_path, api, pwb_podman_socket_group="nogroup")
+    assert code != 0
+    assert (f"podman_socket_group: nogroup opens root's podman socket on pwb-local, so its members are root there,"
+            f" but {', '.join(sorted(shared))} {'is' if len(shared) == 1 else 'are'} in it too (only prefect-worker may be)."
+            " Name a group of its own (pwb_podman_socket_group)") in " ".join(out.split()), out[-3000:]
+    code, out = host_checks(tmp_path, api)
+    assert code == 0, out[-3000:]

@@ -103,12 +103,17 @@ def test_env_file_values_reach_the_service_as_written_in_the_inventory(host):
 
 
 def test_socket_group_lets_only_the_worker_user_in(host):
+    """A group of its own (its members are root on the host), the worker user its only member."""
     sock = host.file("/run/podman/podman.sock")
-    assert (sock.group, sock.mode) == ("prefect-worker", 0o660)
+    assert (sock.group, sock.mode) == ("podman-socket", 0o660)
     # Its directory too (the packaged tmpfiles.d makes it 0700 root at boot).
     run_dir = host.file("/run/podman")
-    assert (run_dir.user, run_dir.group, run_dir.mode) == ("root", "prefect-worker", 0o750)
-    assert "prefect-worker" in host.user("prefect-worker").groups
+    assert (run_dir.user, run_dir.group, run_dir.mode) == ("root", "podman-socket", 0o750)
+    assert "podman-socket" in host.user("prefect-worker").groups
+    gid = host.group("podman-socket").gid
+    members = host.check_output("getent group podman-socket | cut -d: -f4").split(",")
+    primary = host.check_output(f"getent passwd | awk -F: '$4 == {gid} {{print $1}}'").split()
+    assert sorted(members + primary) == ["prefect-worker"]
     ping = "curl -s --max-time 5 --unix-socket /run/podman/podman.sock http://d/_ping"
     assert host.check_output(f"runuser -u prefect-worker -- {ping}") == "OK"
     assert host.run(f"runuser -u nobody -s /bin/sh -c {shlex.quote(ping)}").stdout != "OK"

@@ -51,6 +51,9 @@ BAD_INVENTORIES = [
      "prefect_registration_podman_pool: 'podman_pool' must be a pool of type docker"),
     ("rootful mode nobody decided on", {"pwb_podman_rootful_accepted": False},
      "pwb_podman_rootful_accepted: pwb_podman_rootless is false, so jobs get root's podman socket"),
+    # Read on the host too: nogroup is nobody's (and _apt's) primary group.
+    ("a socket group others are in", {"pwb_podman_socket_group": "nogroup"},
+     "podman_socket_group: nogroup opens root's podman socket on pwb-e2e-"),
     ("rootless mode without the worker uid", {"pwb_podman_rootless": True},
      "pwb_worker_uid: rootless mode (pwb_podman_rootless) needs the worker user's fixed uid"),
     ("registry refuses the password", {"pwb_registries": [dict(REGISTRY, password="hunter2")]},
