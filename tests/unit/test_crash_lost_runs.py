@@ -24,9 +24,14 @@ def run(infra, worker_type="process"):
 
 @pytest.fixture
 def flow_process():
-    """A process as the runner starts a flow: its run's id in PREFECT__FLOW_RUN_ID."""
+    """A process as the runner starts a flow: its run's id in PREFECT__FLOW_RUN_ID.
+    Used once it says it runs: Popen returns when the exec begins, and until the
+    kernel has laid out the new program's environment /proc/<pid>/environ is empty
+    (the test failed so on a loaded machine)."""
     run_id = str(uuid.uuid4())
-    proc = subprocess.Popen(["sleep", "60"], env=dict(os.environ, PREFECT__FLOW_RUN_ID=run_id))
+    proc = subprocess.Popen([sys.executable, "-c", "import time; print('running', flush=True); time.sleep(60)"],
+                            env=dict(os.environ, PREFECT__FLOW_RUN_ID=run_id), stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline() == "running\n"
     yield proc, run_id
     proc.kill()
     proc.wait()
