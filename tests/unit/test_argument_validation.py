@@ -91,6 +91,16 @@ CASES = [
     ("prefect_worker_services", {"prefect_worker_services_pools": [
         {"name": "podman_pool", "type": "docker", "worker_limit": 1, "health_port": 80}]},
      "prefect_worker_services_pools: every pool needs a health_port between 1024 and 65535"),
+    ("prefect_worker_services", {"prefect_worker_services_pools": [
+        {"name": "podman_pool", "type": "docker", "worker_limit": 1, "health_port": 8082, "engine": False},
+        {"name": "parent_pool", "type": "process", "worker_limit": 1, "health_port": 8083, "engine": False}]},
+     "prefect_worker_services_pools: a docker pool's worker starts its flow runs on the engine, so its engine cannot be false"
+     " (got ['podman_pool'])"),
+    ("prefect_worker_services", {"prefect_worker_services_pools": [
+        {"name": "parent_pool", "type": "process", "worker_limit": 1, "health_port": 8083, "engine": "no way"}]},
+     "prefect_worker_services_pools"),
+    ("prefect_worker_services", {"prefect_worker_services_engine_group": "Podman Socket"},
+     "prefect_worker_services_engine_group: must be a group name or empty"),
     ("prefect_worker_services", {"prefect_worker_services_docker_host": "/run/podman/podman.sock"},
      "prefect_worker_services_docker_host: must be unix:///path/to/podman.sock or tcp://host:port"),
     ("prefect_worker_services", {"prefect_worker_services_api_url": "http://prefect.example.org"},

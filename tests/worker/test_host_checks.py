@@ -81,7 +81,7 @@ def test_a_socket_group_that_others_are_in_is_refused(api, tmp_path):
     code, out = host_checks(tmp_path, api, pwb_podman_socket_group="nogroup")
     assert code != 0
     assert (f"podman_socket_group: nogroup opens root's podman socket on pwb-local, so its members are root there,"
-            f" but {', '.join(sorted(shared))} {'is' if len(shared) == 1 else 'are'} in it too (only prefect-worker may be)."
+            f" but {', '.join(sorted(shared))} {'is' if len(shared) == 1 else 'are'} in it (nobody may be)."
             " Name a group of its own (pwb_podman_socket_group)") in " ".join(out.split()), out[-3000:]
     code, out = host_checks(tmp_path, api)
     assert code == 0, out[-3000:]
