@@ -194,10 +194,13 @@ def test_prune_counts_from_a_containers_exit_not_its_creation(host):
     running = host.check_output(run.format("pwb-prune-running", 300))
     try:
         host.check_output(f"podman wait {long_job}")
-        host.run_test(f"{prune} 4 io.prefect.flow-run-id")  # created > 4 s ago, exited just now
+        exited = host.check_output(f"podman ps -a --filter id={long_job} --format '{{{{.ExitedAt}}}}'")
+        # An age whose cut-off falls 3 s before its exit, 3 s after its creation, however
+        # long the calls so far took on a loaded machine (a fixed age raced them).
+        host.run_test(f"{prune} $(( $(date +%s) - {exited} + 3 )) io.prefect.flow-run-id")
         assert host.run(f"podman container exists {long_job}").rc == 0
-        time.sleep(5)
-        out = host.check_output(f"{prune} 4 io.prefect.flow-run-id")
+        time.sleep(4)
+        out = host.check_output(f"{prune} 3 io.prefect.flow-run-id")  # exited > 3 s ago
         assert host.run(f"podman container exists {long_job}").rc == 1, out
         assert host.run(f"podman container exists {running}").rc == 0
     finally:

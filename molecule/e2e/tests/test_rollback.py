@@ -5,12 +5,13 @@ e2e tests left converged in docker mode, so no second converge of the whole stac
 The tests run in file order and build on each other; the last rolls forward, so the
 host ends as site.yml left it."""
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "tests"))
 from pwb_testlib import (  # noqa: E402
-    api, children, deployment, facility_job, recap_changed, run_playbook, running_child, smoke_output,
-    submit_smoke_job, use_worker_code, wait_final)
+    api, children, deployment, facility_job, recap_changed, release_smoke_job, run_playbook, running_child,
+    smoke_output, submit_smoke_job, use_worker_code, wait_final)
 
 FIGURES = {}
 
@@ -44,9 +45,11 @@ def test_converged_in_docker_mode_and_its_smoke_job_ran(host):
 
 
 def test_rollback_with_a_job_in_flight_loses_nothing(host):
-    # A 150 s job: still running when a registration-only run reaches the drain
-    # (under a minute) and likely when the full rollback does (about a minute more).
-    parent = submit_smoke_job(host, sleep_s=150)
+    # A job held until released: still running when a registration-only run reaches
+    # the drain, whatever that run takes on a loaded machine, and released 20 s into
+    # the full rollback, whose drain must wait for it.
+    release = f"rollback-{time.time_ns()}"
+    parent = submit_smoke_job(host, sleep_s=900, release=release)
     # First a drain that gives up at once: it fails saying why and leaves the pool as
     # it found it (running, not paused: a converge keeps a pool's pause state).
     running_child(host, parent["id"])
@@ -54,6 +57,7 @@ def test_rollback_with_a_job_in_flight_loses_nothing(host):
     assert code != 0 and "still in flight after 5 s" in out, out[-3000:]
     pool = api(host, "GET", "/work_pools/podman_pool")
     assert (pool["type"], pool["is_paused"]) == ("docker", False)
+    release_smoke_job(host, release, after_s=20)
     code, out, seconds = run_playbook("rollback.yml")
     FIGURES["rollback_s"] = seconds
     assert code == 0, out[-3000:]

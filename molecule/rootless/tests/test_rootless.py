@@ -11,8 +11,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "tests"))
 from pwb_testlib import (  # noqa: E402
-    SMOKE_OUT, api, children, deployment, published_and_shipped_templates, run_playbook, running_child, smoke_output,
-    submit_smoke_job, wait_final)
+    SMOKE_OUT, api, children, deployment, published_and_shipped_templates, release_smoke_job, run_playbook, running_child,
+    smoke_output, submit_smoke_job, wait_final)
 
 HOST_VARS = yaml.safe_load((Path(__file__).resolve().parents[1] / "host_vars/pwb-rootless.yml").read_text())
 PREFECT = HOST_VARS["pwb_prefect_version"]
@@ -165,7 +165,9 @@ def test_worker_restarts_only_after_its_flows_end(host):
     def main_pid(pool="parent_pool"):
         return host.check_output(f"systemctl show -p MainPID --value prefect-worker@{pool}.service")
 
-    parent = submit_smoke_job(host, sleep_s=100)
+    # Held until released (a play's length on a loaded machine is no guess to sleep by).
+    release = f"restart-{time.time_ns()}"
+    parent = submit_smoke_job(host, sleep_s=900, release=release)
     running_child(host, parent["id"])
     before, docker_worker = main_pid(), main_pid("podman_pool")
     code, out, _ = run_playbook("site.yml", "--tags", "workers", "-e",
@@ -174,6 +176,7 @@ def test_worker_restarts_only_after_its_flows_end(host):
     assert main_pid() == before and host.file(marker).exists
     assert api(host, "GET", f"/flow_runs/{parent['id']}")["state_type"] == "RUNNING"
 
+    release_smoke_job(host, release, after_s=30)
     code, out, _ = run_playbook("site.yml", "--tags", "workers", "-e", json.dumps(settings))
     assert code == 0, out[-3000:]
     run = wait_final(host, parent["id"], timeout=180)

@@ -37,13 +37,23 @@ def deployment(host, flow, name):
     return json.loads(body)
 
 
-def submit_smoke_job(host, sleep_s=0):
-    """The guide's Step 4 run of the parent flow with the smoke algorithm; returns the run."""
+def submit_smoke_job(host, sleep_s=0, release=None):
+    """The guide's Step 4 run of the parent flow with the smoke algorithm; returns the run.
+    With `release` (a name), its algorithm ends once release_smoke_job(host, release)
+    ran, or after sleep_s: a test holds a job for as long as a play runs, not a guess."""
     dep = deployment(host, "Parent flow", "launch_parent_flow")
-    params = {"params_list": [{"model_name": "pwb_smoke", "task_name": "train",
-                               "params": {"io_parameters": {"uid_retrieve": "", "uid_save": ""},
-                                          "output_dir": "/tiled_storage/pwb-smoke", "sleep_s": sleep_s}}]}
+    job = {"io_parameters": {"uid_retrieve": "", "uid_save": ""}, "output_dir": "/tiled_storage/pwb-smoke", "sleep_s": sleep_s}
+    if release:
+        job["release_file"] = f"{job['output_dir']}/{release}.release"
+    params = {"params_list": [{"model_name": "pwb_smoke", "task_name": "train", "params": job}]}
     return api(host, "POST", f"/deployments/{dep['id']}/create_flow_run", {"parameters": params})
+
+
+def release_smoke_job(host, release, after_s=0):
+    """Ends the smoke jobs submitted with `release`, after_s seconds from now (in the
+    background on the host, so a play can run meanwhile). SMOKE_OUT is their
+    output_dir as the host sees it; a job's first run made it."""
+    host.run_test(f"(sleep {after_s}; touch {SMOKE_OUT}/{release}.release) >/dev/null 2>&1 &")
 
 
 def wait_final(host, run_id, timeout=300):
