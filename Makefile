@@ -62,10 +62,10 @@ syntax: venv ## ansible-playbook --syntax-check of every playbook
 	done
 
 unit: venv ## pytest unit tests (no containers)
-	pytest -q tests/unit
+	pytest -q --durations=15 tests/unit
 
 worker: venv $(WORKER_VENV)/.installed testbed ## Reference worker flows (real podman) and the prefect_* modules (real Prefect)
-	$(WORKER_VENV)/bin/pytest -q -p no:cacheprovider tests/worker
+	$(WORKER_VENV)/bin/pytest -q --durations=15 -p no:cacheprovider tests/worker
 
 molecule: venv testbed ## Every Molecule run in MOLECULE_RUNS (scenario:platform; | between lanes)
 	molecule/run-lanes.sh $(foreach r,$(MOLECULE_RUNS),'$(r)')
