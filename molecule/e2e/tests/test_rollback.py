@@ -6,11 +6,12 @@ The tests run in file order and build on each other; the last rolls forward, so 
 host ends as site.yml left it."""
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "tests"))
 from pwb_testlib import (  # noqa: E402
-    api, children, deployment, facility_job, recap_changed, release_smoke_job, run_playbook, running_child,
+    api, children, deployment, facility_job, recap_changed, release_smoke_job, release_time, run_playbook, running_child,
     smoke_output, submit_smoke_job, use_worker_code, wait_final)
 
 FIGURES = {}
@@ -46,8 +47,8 @@ def test_converged_in_docker_mode_and_its_smoke_job_ran(host):
 
 def test_rollback_with_a_job_in_flight_loses_nothing(host):
     # A job held until released: still running when a registration-only run reaches
-    # the drain, whatever that run takes on a loaded machine, and released 20 s into
-    # the full rollback, whose drain must wait for it.
+    # the drain, whatever that run takes on a loaded machine, and released once the
+    # full rollback's drain has paused the pool: the drain must wait for it.
     release = f"rollback-{time.time_ns()}"
     parent = submit_smoke_job(host, sleep_s=900, release=release)
     # First a drain that gives up at once: it fails saying why and leaves the pool as
@@ -57,7 +58,7 @@ def test_rollback_with_a_job_in_flight_loses_nothing(host):
     assert code != 0 and "still in flight after 5 s" in out, out[-3000:]
     pool = api(host, "GET", "/work_pools/podman_pool")
     assert (pool["type"], pool["is_paused"]) == ("docker", False)
-    release_smoke_job(host, release, after_s=20)
+    release_smoke_job(host, release, after_s=600, once_paused="podman_pool")
     code, out, seconds = run_playbook("rollback.yml")
     FIGURES["rollback_s"] = seconds
     assert code == 0, out[-3000:]
@@ -68,6 +69,9 @@ def test_rollback_with_a_job_in_flight_loses_nothing(host):
         # Drained: the rollback waited for it.
         assert parent["state_type"] == "COMPLETED"
         assert smoke_output(host, child["id"])["uid_save"] == child["id"]
+        # It was still running when the drain paused the pool.
+        ended = datetime.fromisoformat(child["end_time"].replace("Z", "+00:00")).timestamp()
+        assert ended >= release_time(host, release), (child["end_time"], release_time(host, release))
         FIGURES["in_flight"] = "completed before the pool was replaced"
     else:
         # Never started: cancelled with a reason, listed by the play, its parent failed saying so.

@@ -49,11 +49,23 @@ def submit_smoke_job(host, sleep_s=0, release=None):
     return api(host, "POST", f"/deployments/{dep['id']}/create_flow_run", {"parameters": params})
 
 
-def release_smoke_job(host, release, after_s=0):
-    """Ends the smoke jobs submitted with `release`, after_s seconds from now (in the
-    background on the host, so a play can run meanwhile). SMOKE_OUT is their
-    output_dir as the host sees it; a job's first run made it."""
-    host.run_test(f"(sleep {after_s}; touch {SMOKE_OUT}/{release}.release) >/dev/null 2>&1 &")
+def release_smoke_job(host, release, after_s=0, once_paused=None):
+    """Ends the smoke jobs submitted with `release`, in the background on the host so a
+    play can run meanwhile: after_s seconds from now or, with once_paused (a pool's
+    name), as soon as that pool is paused (a drain began), after_s at the latest. The
+    release file holds the time it was written (unix seconds): release_time(). SMOKE_OUT
+    is the jobs' output_dir as the host sees it; a job's first run made it."""
+    wait = f"sleep {after_s}"
+    if once_paused:
+        paused = f"curl -s --max-time 5 {API}/work_pools/{once_paused} | grep -Eq '\"is_paused\": ?true'"
+        wait = f"end=$(( $(date +%s) + {after_s} )); while [ $(date +%s) -lt $end ] && ! {paused}; do sleep 1; done"
+    host.run_test(f"({wait}; date +%s > {SMOKE_OUT}/{release}.tmp; mv {SMOKE_OUT}/{release}.tmp {SMOKE_OUT}/{release}.release)"
+                  " >/dev/null 2>&1 &")
+
+
+def release_time(host, release):
+    """When release_smoke_job released the jobs of `release` (unix seconds)."""
+    return int(host.file(f"{SMOKE_OUT}/{release}.release").content_string)
 
 
 def wait_final(host, run_id, timeout=300):
