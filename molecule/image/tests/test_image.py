@@ -129,9 +129,12 @@ def test_a_running_jobs_directories_are_kept_from_expiry(host, base):
     # Expire everything in jobs/ older than a second, as the real rule does after days.
     host.check_output(f"echo 'e {work}/jobs - - - 1s' > {conf}")
     name = f"pwb-locked-{uuid.uuid4().hex[:8]}"
+    # The job runs until the test ends it (a fixed sleep raced the checks below on a
+    # loaded machine, where one podman call can take tens of seconds).
+    job = f"{name}-job"
     host.check_output(
         f"podman run -d --name {name} -v {SOCK} -v {work}:{work} -e PREFECT_WORK_DIR={work} {IMAGE} "
-        f"docker run --rm -v {work}/jobs/running/data:/data {base} sleep 20")
+        f"docker run --rm --name {job} -v {work}/jobs/running/data:/data {base} sleep 600")
     try:
         deadline = time.monotonic() + 60
         # Locked once the job's container runs (flock -n -x fails while a shared lock is held).
@@ -143,12 +146,13 @@ def test_a_running_jobs_directories_are_kept_from_expiry(host, base):
         assert host.file(f"{work}/jobs/running/data").is_directory
         assert not host.file(f"{work}/jobs/finished").exists
         # The lock ends with the job: the next clean takes its directory too.
+        host.check_output(f"podman rm --force --time 0 {job}")
         host.check_output(f"podman wait {name}")
         time.sleep(2)
         host.check_output(f"systemd-tmpfiles --clean {conf}")
         assert not host.file(f"{work}/jobs/running").exists
     finally:
-        host.run(f"podman rm --force {name}; rm -rf {work} {conf}")
+        host.run(f"podman rm --force --ignore --time 0 {job} {name}; rm -rf {work} {conf}")
 
 
 def cgroup_setting(host, container_id, v2, v1):
