@@ -43,6 +43,11 @@ def test_worker_user_has_the_inventory_uid_and_its_own_socket(host):
     sock = host.file(SOCKET)
     assert sock.is_socket and sock.user == USER
     assert host.check_output(f"{REMOTE} info --format '{{{{.Host.Security.Rootless}}}}'") == "true"
+    # The role's default driver; native overlay where the kernel allows it (its home is
+    # a filesystem of its own here, molecule.yml), else fuse-overlayfs: never vfs.
+    store = json.loads(host.check_output(f"{REMOTE} info --format '{{{{json .Store}}}}'"))
+    assert store["graphDriverName"] == "overlay", store["graphDriverName"]
+    print(f"rootless storage: {store['graphDriverName']}, {store['graphStatus']}")
 
 
 def test_rootful_socket_is_off(host):
