@@ -84,7 +84,7 @@ demo: venv ## Converge the demo inventory (a local systemd container) with site.
 	molecule/testbed/build-images.sh debian12
 	ansible-playbook playbooks/demo-host.yml
 	ansible-playbook -i inventories/demo playbooks/site.yml
-	@echo "Demo host pwb-demo converged. Prefect UI: http://127.0.0.1:4200"
+	@echo "Demo host pwb-demo converged. Prefect UI: http://127.0.0.1:4200 (auth string: pwb-demo:<the password in inventories/demo/.prefect-api-password>)"
 
 INVENTORY ?= inventories/demo
 status: venv ## What is deployed, per host and Prefect API; reads only (INVENTORY=inventories/<facility>)

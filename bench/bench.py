@@ -7,6 +7,8 @@ first converge. BENCH_RUNS (default 20) jobs per path. Takes about 26 min on
 """
 from __future__ import annotations
 
+import base64
+import functools
 import json
 import os
 import re
@@ -36,11 +38,18 @@ def checkpoint():
     (ROOT / "docs/benchmarks.json").write_text(json.dumps(RESULTS, indent=2) + "\n")
 
 
+@functools.cache
+def api_auth_header():
+    """The demo API's basic auth, as the converge gave the workers (their env file)."""
+    auth = on_host("sed -n 's/^PREFECT_API_AUTH_STRING=//p' /etc/prefect-worker/worker.env").strip()
+    return {"Authorization": "Basic " + base64.b64encode(auth.encode()).decode()} if auth else {}
+
+
 def api(method, path, body=None, tries=5):
     """One REST call; a read that times out or any 503 is retried (bench runs died on
     both: a poll of the SQLite-backed server that took over 30 s, a locked database)."""
     req = urllib.request.Request(API + path, method=method, data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Content-Type": "application/json"})
+                                 headers={"Content-Type": "application/json", **api_auth_header()})
     for attempt in range(1, tries + 1):
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:

@@ -9,7 +9,8 @@ import re
 import pytest
 
 # The only tasks allowed to run before a bad value is rejected.
-VALIDATION_TASKS = {"Validating arguments against arg spec 'main'", "Check rules that argument_specs cannot express"}
+VALIDATION_TASKS = {"Validating arguments against arg spec 'main'", "Check rules that argument_specs cannot express",
+                    "Check that a server beyond loopback requires an auth string"}
 
 PLAY = """
 - hosts: localhost
@@ -48,6 +49,9 @@ CASES = [
     ("prefect_server", {"prefect_server_port": "http"}, "prefect_server_port"),
     ("prefect_server", {"prefect_server_database_url": "mysql://u:SECRET-db-pw@db/p"}, "must start with"),
     ("prefect_server", {"prefect_server_api_auth_string": "SECRET-no-colon"}, '"user:password"'),
+    ("prefect_server", {"prefect_server_host": "0.0.0.0"},
+     "prefect_server_host: '0.0.0.0' listens beyond loopback, so the API needs an auth string"),
+    ("prefect_server", {"prefect_server_host": "::"}, "prefect_server_host: '::' listens beyond loopback"),
     ("mlex_worker_code", {"mlex_worker_code_hpc_type": "lcls"}, "mlex_worker_code_hpc_type"),
     ("mlex_worker_code", {"mlex_worker_code_container_volumes": ["/srv/data"]},
      "mlex_worker_code_container_volumes: every job container gets these, so they must be HOST:CONTAINER[:OPTIONS] "
@@ -134,6 +138,8 @@ def test_bad_input_fails_before_changes(ansible, tmp_path, role, extra, message)
 @pytest.mark.parametrize("role,extra", [
     ("podman", {"podman_rootless_user": "svc", "podman_docker_compat": "env"}),
     ("prefect_podman_image", {"prefect_podman_image_build_proxy": {"https_proxy": "http://p:3128"}}),
+    ("prefect_server", {"prefect_server_host": "0.0.0.0", "prefect_server_api_auth_string": "admin:pass"}),
+    ("prefect_server", {"prefect_server_host": "127.0.0.2"}),
 ])
 def test_good_input_passes_validation(ansible, tmp_path, role, extra):
     play = tmp_path / "play.yml"

@@ -1,5 +1,7 @@
 """Verify the whole bundle on one host (molecule scenario `e2e`, demo inventory)."""
 import json
+import os
+import re
 import shlex
 import sys
 import time
@@ -81,6 +83,28 @@ def test_worker_env_file_is_private(host):
     env = host.file("/etc/prefect-worker/worker.env")
     assert env.user == "root" and env.mode == 0o600
     assert "PREFECT_API_URL=http://127.0.0.1:4200/api" in env.content_string
+
+
+def test_the_demo_server_beyond_loopback_requires_its_generated_auth_string(host):
+    """The demo's server listens on all the host's interfaces, so its API answers only
+    with the password the first converge made on the controller (0600, beside the
+    inventory). Server and workers hold it in their 0600 env files; health stays open."""
+    assert host.socket("tcp://0.0.0.0:4200").is_listening
+    password_file = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent / ".prefect-api-password"
+    assert password_file.stat().st_mode & 0o777 == 0o600
+    password = password_file.read_text().strip()
+    assert re.fullmatch(r"[A-Za-z0-9]{24}", password), "not the generated password"
+    for path, name in (("/etc/prefect-server/prefect-server.env", "PREFECT_SERVER_API_AUTH_STRING"),
+                       ("/etc/prefect-worker/worker.env", "PREFECT_API_AUTH_STRING")):
+        env = host.file(path)
+        assert (env.user, env.mode) == ("root", 0o600), path
+        assert f"{name}=pwb-demo:{password}\n" in env.content_string, path
+    probe = "curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST http://127.0.0.1:4200/api/work_pools/filter"
+    assert host.check_output(probe) == "401"
+    assert host.check_output(f"{probe} -u pwb-demo:wrong-password") == "401"
+    assert host.check_output("curl -s --max-time 10 http://127.0.0.1:4200/api/health") == "true"
+    # The helpers' requests carry it (api() answered every test above).
+    assert api(host, "GET", "/work_pools/podman_pool")["name"] == "podman_pool"
 
 
 def test_env_file_values_reach_the_service_as_written_in_the_inventory(host):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "tests"))
 from pwb_testlib import (  # noqa: E402
-    API, FACILITY_CODE, FACILITY_GIT, api, code_version, deployment, facility_job, recap_changed, run_playbook,
+    API, API_AUTH, FACILITY_CODE, FACILITY_GIT, api, code_version, deployment, facility_job, recap_changed, run_playbook,
     smoke_output, use_worker_code, wait_final, worker_code_args)
 
 CODE = "/opt/mlex_prefect_worker"
@@ -66,10 +66,11 @@ def test_smoke_play_targets_the_child_for_facility_code(host):
 
 
 def prefect_deploy(host, prefect_file, name):
-    """`prefect deploy` as a developer runs it, from the code's root on the host."""
+    """`prefect deploy` as a developer runs it, from the code's root on the host, with
+    the API's credential in the environment (from the workers' 0600 env file)."""
     env = f"PREFECT_API_URL={API} PREFECT_SERVER_ANALYTICS_ENABLED=false"
-    host.run_test(f"cd {CODE} && env {env} /opt/prefect/venv/bin/prefect --no-prompt deploy "
-                  f"--prefect-file {prefect_file} --name {name}")
+    host.run_test(f"export PREFECT_API_AUTH_STRING=\"$({API_AUTH})\" && cd {CODE} && "
+                  f"env {env} /opt/prefect/venv/bin/prefect --no-prompt deploy --prefect-file {prefect_file} --name {name}")
 
 
 def test_bare_prefect_deploy_of_the_facility_code_gets_a_working_container(host):

@@ -58,6 +58,8 @@ BAD_INVENTORIES = [
      "pwb_worker_uid: rootless mode (pwb_podman_rootless) needs the worker user's fixed uid"),
     ("registry refuses the password", {"pwb_registries": [dict(REGISTRY, password="hunter2")]},
      "job_images_registries (pwb_registries): 127.0.0.1:5000 refused the credentials of pwb-test (HTTP 401)"),
+    ("a server beyond loopback without an auth string", {"pwb_prefect_api_auth_string": ""},
+     "prefect_server_host: '0.0.0.0' listens beyond loopback, so the API needs an auth string"),
     ("plain-text secret where policy requires vault",
      {"pwb_secrets_from_vault": True, "pwb_prefect_api_auth_string": "admin:hunter2"},
      "pwb_prefect_api_auth_string: plain text, but pwb_secrets_from_vault requires secrets from vault"),

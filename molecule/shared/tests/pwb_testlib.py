@@ -15,10 +15,19 @@ REGISTRY = {"registry": "127.0.0.1:5000", "username": "pwb-test", "password": "p
             "ca_file": f"{os.environ.get('MOLECULE_EPHEMERAL_DIRECTORY', '')}/pwb-registry-ca.crt"}
 
 
+# Prints, on the test host, the API's credential as the converge gave the workers (a
+# server beyond loopback, like the demo's, requires it; nothing when there is none),
+# from their 0600 env file: in a pipe or $(...), so it is on no command line.
+API_AUTH = "sed -n 's/^PREFECT_API_AUTH_STRING=//p' /etc/prefect-worker/worker.env 2>/dev/null"
+# Prefix of a curl command that sends it (curl's config, on stdin).
+WITH_API_AUTH = f"{API_AUTH} | sed 's/^/user = /' | curl -K - "
+
+
 def curl(host, args):
-    """curl on the test host. --retry: a busy SQLite-backed server answers 503
-    ("database is locked") and rolls back; Prefect's own client retries those too."""
-    return host.check_output(f"curl -s --retry 5 --retry-delay 3 --max-time 20 {args}")
+    """curl on the test host, with the API's credential. --retry: a busy SQLite-backed
+    server answers 503 ("database is locked") and rolls back; Prefect's own client
+    retries those too."""
+    return host.check_output(f"{WITH_API_AUTH}-s --retry 5 --retry-delay 3 --max-time 20 {args}")
 
 
 def api(host, method, path, body=None):
@@ -57,7 +66,7 @@ def release_smoke_job(host, release, after_s=0, once_paused=None):
     is the jobs' output_dir as the host sees it; a job's first run made it."""
     wait = f"sleep {after_s}"
     if once_paused:
-        paused = f"curl -s --max-time 5 {API}/work_pools/{once_paused} | grep -Eq '\"is_paused\": ?true'"
+        paused = f"{WITH_API_AUTH}-s --max-time 5 {API}/work_pools/{once_paused} | grep -Eq '\"is_paused\": ?true'"
         wait = f"end=$(( $(date +%s) + {after_s} )); while [ $(date +%s) -lt $end ] && ! {paused}; do sleep 1; done"
     host.run_test(f"({wait}; date +%s > {SMOKE_OUT}/{release}.tmp; mv {SMOKE_OUT}/{release}.tmp {SMOKE_OUT}/{release}.release)"
                   " >/dev/null 2>&1 &")
