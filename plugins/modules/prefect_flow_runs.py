@@ -9,8 +9,8 @@ module: prefect_flow_runs
 short_description: Find Prefect flow runs, wait until none is left, or cancel them
 description:
   - Reads C(POST /flow_runs/filter) with the given filters. At least one of
-    I(work_pools) and I(parent_flow_run_id) is required, so that a shared API's other
-    runs are never matched by an empty filter.
+    I(work_pools), I(deployment_ids) and I(parent_flow_run_id) is required, so that a
+    shared API's other runs are never matched by an empty filter.
   - With I(wait), asks again every I(poll) s until no run matches or the time is up
     (not in check mode, which reports the runs found at once).
   - With I(cancel_message), sets every matching run CANCELLED (forced) with that
@@ -18,6 +18,10 @@ description:
 options:
   work_pools:
     description: Names of the work pools whose runs match.
+    type: list
+    elements: str
+  deployment_ids:
+    description: Ids of the deployments whose runs match.
     type: list
     elements: str
   parent_flow_run_id:
@@ -76,6 +80,8 @@ def filter_body(params):
         flow_runs["state"] = {"type": {"any_": [s.upper() for s in params["states"]]}}
     if params["parent_flow_run_id"]:
         flow_runs["parent_flow_run_id"] = {"any_": [params["parent_flow_run_id"]]}
+    if params["deployment_ids"]:
+        flow_runs["deployment_id"] = {"any_": params["deployment_ids"]}
     body = {"flow_runs": flow_runs, "sort": "EXPECTED_START_TIME_ASC"}
     if params["work_pools"]:
         body["work_pools"] = {"name": {"any_": params["work_pools"]}}
@@ -84,8 +90,8 @@ def filter_body(params):
 
 def flow_runs(module, api):
     p = module.params
-    if not p["work_pools"] and not p["parent_flow_run_id"]:
-        raise PrefectApiError("name work_pools or parent_flow_run_id: an empty filter matches every run of the API")
+    if not p["work_pools"] and not p["deployment_ids"] and not p["parent_flow_run_id"]:
+        raise PrefectApiError("name work_pools, deployment_ids or parent_flow_run_id: an empty filter matches every run of the API")
     body = filter_body(p)
     deadline = time.monotonic() + (0 if module.check_mode else p["wait"])
     while True:
@@ -110,6 +116,7 @@ def main():
     module = AnsibleModule(
         argument_spec=api_argument_spec(
             work_pools=dict(type="list", elements="str"),
+            deployment_ids=dict(type="list", elements="str"),
             parent_flow_run_id=dict(type="str"),
             states=dict(type="list", elements="str"),
             wait=dict(type="int", default=0),

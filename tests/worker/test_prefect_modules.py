@@ -120,6 +120,21 @@ def test_flow_runs_wait_times_out_and_cancel_says_why(api, tmp_path):
     assert not r["changed"] and r["flow_runs"] == []
 
 
+def test_flow_runs_of_one_deployment_are_cancelled_and_no_others_of_its_pool(api, tmp_path):
+    """deployment_ids (a retired deployment's runs that never started): only that
+    deployment's runs match, not another deployment's on the same pool."""
+    pool = f"pool-{uuid.uuid4().hex[:8]}"
+    flow, name, dep_id = make_deployment(api, pool)
+    other_flow, other_name, _ = make_deployment(api, pool)
+    runs = [run_module(tmp_path, "prefect_flow_run", {"api_url": api, "flow": f, "deployment": n})[0]["flow_run"]["id"]
+            for f, n in ((flow, name), (other_flow, other_name))]
+    args = {"api_url": api, "deployment_ids": [dep_id], "states": ["SCHEDULED"], "cancel_message": "retired"}
+    r, _ = run_module(tmp_path, "prefect_flow_runs", args)
+    assert r["changed"] and [f["id"] for f in r["flow_runs"]] == runs[:1]
+    assert httpx.get(f"{api}/flow_runs/{runs[0]}").json()["state_type"] == "CANCELLED"
+    assert httpx.get(f"{api}/flow_runs/{runs[1]}").json()["state_type"] == "SCHEDULED"
+
+
 def test_flow_runs_refuse_an_empty_filter(api, tmp_path):
     _, out = run_module(tmp_path, "prefect_flow_runs", {"api_url": api, "cancel_message": "x"}, expect_ok=False)
     assert "an empty filter matches every run" in out

@@ -6,15 +6,44 @@ The tests run in file order and build on each other; the last rolls forward, so 
 host ends as site.yml left it."""
 import sys
 import time
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "tests"))
 from pwb_testlib import (  # noqa: E402
-    api, children, deployment, facility_job, recap_changed, release_smoke_job, release_time, run_playbook, running_child,
-    smoke_output, submit_smoke_job, use_worker_code, wait_final)
+    API, WITH_API_AUTH, api, children, deployment, facility_job, recap_changed, release_smoke_job, release_time,
+    run_playbook, running_child, smoke_output, submit_smoke_job, use_worker_code, wait_final)
 
 FIGURES = {}
+WATCH = "/tmp/pwb-child-watch"
+PODMAN_CHILDREN = {"Docker flow/launch_podman", "Podman flow/launch_podman"}
+
+
+@contextmanager
+def podman_child_watch(host):
+    """While the block runs, every 0.5 s on the host: the podman child deployment that
+    config.yml names for the parent flow, and the API's HTTP code for it. Yields the
+    list of (name, code) samples, filled when the block ends."""
+    named = ("awk '/^deployments:/{d=1} d && /^  podman:/{p=1; next} p && /name:/{sub(/^ *name: */, \"\"); print; exit}' "
+             "/etc/mlex-worker/config.yml")
+    probe = f"{WITH_API_AUTH}-s -o /dev/null -w '%{{http_code}}' --max-time 5 \"{API}/deployments/name/$(echo \"$n\" | sed 's/ /%20/g')\""
+    host.run_test(f"rm -f {WATCH}.log {WATCH}.stop; (while [ ! -e {WATCH}.stop ]; do n=$({named}); "
+                  f"echo \"$n|$({probe})\" >> {WATCH}.log; sleep 0.5; done) >/dev/null 2>&1 &")
+    samples = []
+    try:
+        yield samples
+    finally:
+        host.run_test(f"touch {WATCH}.stop; sleep 1")
+        samples += [tuple(line.rsplit("|", 1)) for line in host.file(f"{WATCH}.log").content_string.splitlines()]
+
+
+def assert_child_always_there(samples):
+    """A mode switch seen whole (config.yml named both children in turn), and whenever
+    it named one, the API had it: no parent flow could call a missing deployment."""
+    assert len(samples) > 10 and {name for name, _ in samples} == PODMAN_CHILDREN, samples[:5] + samples[-5:]
+    missing = [sample for sample in samples if sample[1] == "404"]
+    assert not missing, f"config.yml named a deployment the API did not have: {missing[:5]} ({len(missing)} of {len(samples)})"
 
 
 def job_through(host, flow):
@@ -59,9 +88,11 @@ def test_rollback_with_a_job_in_flight_loses_nothing(host):
     pool = api(host, "GET", "/work_pools/podman_pool")
     assert (pool["type"], pool["is_paused"]) == ("docker", False)
     release_smoke_job(host, release, after_s=600, once_paused="podman_pool")
-    code, out, seconds = run_playbook("rollback.yml")
+    with podman_child_watch(host) as samples:
+        code, out, seconds = run_playbook("rollback.yml")
     FIGURES["rollback_s"] = seconds
     assert code == 0, out[-3000:]
+    assert_child_always_there(samples)
     assert "Wait for the runs in flight to finish" in out
     parent = wait_final(host, parent["id"])
     [child] = children(host, parent["id"])
@@ -123,8 +154,10 @@ def test_a_roll_forward_that_leaves_out_a_host_of_the_api_is_refused(host, tmp_p
 
 
 def test_roll_forward_restores_the_docker_path(host):
-    code, out, seconds = run_playbook("site.yml")
+    with podman_child_watch(host) as samples:
+        code, out, seconds = run_playbook("site.yml")
     assert code == 0, out[-3000:]
+    assert_child_always_there(samples)
     print(f"roll forward: {seconds:.0f} s")
     assert_mode(host, "docker")
     child = job_through(host, "Docker flow")
