@@ -60,3 +60,40 @@ def test_one_api_spelled_two_ways_has_one_leader(ansible, tmp_path):
              for line in res.stdout.splitlines() if '"PWB ' in line]
     got = {f["host"]: f for f in found}
     assert got[PROD[1]]["leader"] == PROD[0] and got[PROD[1]]["api_hosts"] == PROD == got[PROD[1]]["smoke_hosts"]
+
+
+
+LEADER_FAILS = """
+- hosts: podman_workers
+  connection: local
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_vars: {file: "%(root)s/roles/prefect_registration/vars/main.yml"}
+    - ansible.builtin.include_tasks: "%(root)s/roles/prefect_registration/tasks/leader.yml"
+    - name: Registration fails on one host (e.g. the API refused something)
+      ansible.builtin.fail:
+        msg: registration failed here
+      when: inventory_hostname == fail_host
+    - ansible.builtin.include_tasks: "%(root)s/roles/prefect_registration/tasks/leader_check.yml"
+    - ansible.builtin.debug:
+        msg: "PWB went on: {{ inventory_hostname }}"
+"""
+
+
+@pytest.mark.parametrize("fail_host,went_on", [
+    (PROD[0], STAGING),  # production's leader: its other host stops, staging goes on
+    (PROD[1], [PROD[0]] + STAGING),  # not a leader: the others go on
+    ("", PROD + STAGING),
+])
+def test_hosts_of_an_api_stop_when_its_leader_failed(ansible, tmp_path, fail_host, went_on):
+    """The other hosts of an API whose registration failed on the host that registers
+    for them stop before their config.yml and workers change; another API's go on."""
+    (tmp_path / "play.yml").write_text(LEADER_FAILS % {"root": ROOT})
+    res = ansible(["ansible-playbook", "-i", str(ROOT / "inventories/nsls2"), str(tmp_path / "play.yml"),
+                   "-e", f"fail_host={fail_host}"])
+    out = res.stdout + res.stderr
+    assert {host for host in PROD + STAGING if f"PWB went on: {host}" in out} == set(went_on), out[-3000:]
+    stopped = (f"Registration with https://prefect.nsls2.example.org/api failed on {PROD[0]}, which registers for"
+               f" every host of that API: {PROD[1]} stops here")
+    assert (stopped in out) == (fail_host == PROD[0]), out[-3000:]
+    assert res.returncode == (0 if not fail_host else 2), out[-3000:]
