@@ -6,12 +6,16 @@ import pytest
 
 from conftest import ROOT, nsls2_with_host_vars
 
-PLAY = """
+# Every worker host of the nsls2 inventory, locally, with registration's variables.
+HOSTS_WITH_REGISTRATION_VARS = """
 - hosts: podman_workers
   connection: local
   gather_facts: false
   tasks:
     - ansible.builtin.include_vars: {file: "%(root)s/roles/prefect_registration/vars/main.yml"}
+"""
+
+PLAY = HOSTS_WITH_REGISTRATION_VARS + """\
     - ansible.builtin.include_vars: {file: "%(root)s/roles/smoke_job/vars/main.yml"}
     - ansible.builtin.debug:
         msg: "PWB {{ {'host': inventory_hostname, 'leader': __prefect_registration_leader,
@@ -63,12 +67,7 @@ def test_one_api_spelled_two_ways_has_one_leader(ansible, tmp_path):
 
 
 
-LEADER_FAILS = """
-- hosts: podman_workers
-  connection: local
-  gather_facts: false
-  tasks:
-    - ansible.builtin.include_vars: {file: "%(root)s/roles/prefect_registration/vars/main.yml"}
+LEADER_FAILS = HOSTS_WITH_REGISTRATION_VARS + """\
     - ansible.builtin.include_tasks: "%(root)s/roles/prefect_registration/tasks/leader.yml"
     - name: Registration fails on one host (e.g. the API refused something)
       ansible.builtin.fail:
